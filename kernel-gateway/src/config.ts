@@ -1,0 +1,159 @@
+/**
+ * Kernel gateway configuration, parsed once and frozen (STYLE.md §14).
+ *
+ * Order: defaults < `--config <file.json>` < environment (`NBG_KG_*`) < command-line flags.
+ * The token is a secret: it comes only from the environment or a file, never from a flag.
+ */
+import { readFileSync } from 'node:fs';
+import type { LogLevel } from './logger';
+
+export interface Config {
+  /** Address to listen on. */
+  readonly host: string;
+  /** Port to listen on; 0 picks a free one (written to `portFile`). */
+  readonly port: number;
+  /** Public path prefix, e.g. `/notebooks/<id>/`; always starts and ends with `/`. */
+  readonly baseUrl: string;
+  /** Root of the contents tree and default working directory for kernels and terminals. */
+  readonly rootDir: string;
+  /** Token clients must present (`Authorization: token …` or `?token=`); empty disables auth. */
+  readonly token: string;
+  /** When set, the bound port is written here once listening (how drivers learn it). */
+  readonly portFile: string;
+  /** Where connection files and IPC sockets of kernels live. */
+  readonly runtimeDir: string;
+  /** ZeroMQ transport between us and kernels. */
+  readonly transport: 'ipc' | 'tcp';
+  /** Extra kernelspec search roots, searched before the standard Jupyter data dirs. */
+  readonly jupyterPath: readonly string[];
+  /** How long a kernel may take to answer its first kernel_info_request. */
+  readonly kernelStartTimeoutMs: number;
+  /** Grace given to kernels to exit after shutdown_request before SIGKILL. */
+  readonly kernelShutdownGraceMs: number;
+  readonly logLevel: LogLevel;
+}
+
+interface Field<K extends keyof Config> {
+  key: K;
+  flag: string;
+  env: string;
+  help: string;
+  secret?: boolean;
+  parse: (raw: string) => Config[K];
+}
+
+const str = (v: string): string => v;
+const int = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+};
+const list = (v: string): string[] => v.split(':').filter(Boolean);
+
+/** Each setting with its flag, env variable and help text. */
+export const FIELDS: ReadonlyArray<Field<keyof Config>> = [
+  { key: 'host', flag: '--host', env: 'NBG_KG_HOST', help: 'address to listen on', parse: str },
+  { key: 'port', flag: '--port', env: 'NBG_KG_PORT', help: 'port (0 = any free port)', parse: int('port') },
+  { key: 'baseUrl', flag: '--base-url', env: 'NBG_KG_BASE_URL', help: 'public path prefix', parse: normaliseBaseUrl },
+  { key: 'rootDir', flag: '--root-dir', env: 'NBG_KG_ROOT_DIR', help: 'contents root and kernel cwd', parse: str },
+  { key: 'token', flag: '', env: 'NBG_KG_TOKEN', help: 'client token (env or NBG_KG_TOKEN_FILE only)', secret: true, parse: str },
+  { key: 'portFile', flag: '--port-file', env: 'NBG_KG_PORT_FILE', help: 'write the bound port here', parse: str },
+  { key: 'runtimeDir', flag: '--runtime-dir', env: 'NBG_KG_RUNTIME_DIR', help: 'kernel connection files and sockets', parse: str },
+  {
+    key: 'transport', flag: '--transport', env: 'NBG_KG_TRANSPORT', help: 'ipc or tcp',
+    parse: v => {
+      if (v !== 'ipc' && v !== 'tcp') throw new Error(`transport must be "ipc" or "tcp", got "${v}"`);
+      return v;
+    }
+  },
+  { key: 'jupyterPath', flag: '--jupyter-path', env: 'JUPYTER_PATH', help: 'extra kernelspec roots (colon-separated)', parse: list },
+  { key: 'kernelStartTimeoutMs', flag: '--kernel-start-timeout-ms', env: 'NBG_KG_KERNEL_START_TIMEOUT_MS', help: 'kernel readiness timeout', parse: int('kernelStartTimeoutMs') },
+  { key: 'kernelShutdownGraceMs', flag: '--kernel-shutdown-grace-ms', env: 'NBG_KG_KERNEL_SHUTDOWN_GRACE_MS', help: 'grace before SIGKILL', parse: int('kernelShutdownGraceMs') },
+  {
+    key: 'logLevel', flag: '--log-level', env: 'NBG_KG_LOG_LEVEL', help: 'debug, info, warn or error',
+    parse: v => {
+      if (!['debug', 'info', 'warn', 'error'].includes(v)) throw new Error(`log level must be debug, info, warn or error, got "${v}"`);
+      return v as LogLevel;
+    }
+  }
+];
+
+export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    host: '127.0.0.1',
+    port: 8888,
+    baseUrl: '/',
+    rootDir: process.cwd(),
+    token: '',
+    portFile: '',
+    runtimeDir: `/tmp/nbkg-${process.pid}`,
+    transport: 'ipc',
+    jupyterPath: [],
+    kernelStartTimeoutMs: 60_000,
+    kernelShutdownGraceMs: 3_000,
+    logLevel: env.NBG_KG_LOG_LEVEL === 'debug' ? 'debug' : 'info'
+  };
+}
+
+/** `/a/b` → `/a/b/`; empty → `/`. */
+export function normaliseBaseUrl(v: string): string {
+  let s = v.trim();
+  if (!s.startsWith('/')) s = '/' + s;
+  if (!s.endsWith('/')) s += '/';
+  return s.replace(/\/{2,}/g, '/');
+}
+
+/**
+ * Parses configuration from argv, env and an optional JSON file.
+ * @throws Error with a message naming the bad setting and what is allowed.
+ */
+export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = { ...defaults(env) };
+  const flags = parseFlags(argv);
+  const file = flags.get('--config') ?? env.NBG_KG_CONFIG;
+  if (file) {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(json)) {
+      const field = FIELDS.find(f => f.key === k);
+      if (!field) throw new Error(`unknown setting "${k}" in ${file}`);
+      out[k] = field.parse(Array.isArray(v) ? v.join(':') : String(v));
+    }
+  }
+  for (const f of FIELDS) {
+    const raw = env[f.env];
+    if (raw !== undefined && raw !== '') out[f.key] = f.parse(raw);
+  }
+  if (!env.NBG_KG_TOKEN && env.NBG_KG_TOKEN_FILE) {
+    out.token = readFileSync(env.NBG_KG_TOKEN_FILE, 'utf8').trim();
+  }
+  for (const [flag, value] of flags) {
+    if (flag === '--config') continue;
+    const field = FIELDS.find(f => f.flag === flag);
+    if (!field) throw new Error(`unknown flag ${flag}; run with --help for the list`);
+    out[field.key] = field.parse(value);
+  }
+  return Object.freeze(out) as unknown as Config;
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) {
+      flags.set(arg.slice(0, eq), arg.slice(eq + 1));
+    } else {
+      const value = argv[++i];
+      if (value === undefined) throw new Error(`flag ${arg} needs a value`);
+      flags.set(arg, value);
+    }
+  }
+  return flags;
+}
+
+/** Help text listing every setting. */
+export function helpText(): string {
+  const rows = FIELDS.map(f => `  ${(f.flag || '(env only)').padEnd(28)} ${f.env.padEnd(32)} ${f.help}`);
+  return ['nbg-kernel-gateway: Jupyter-Server-compatible server for one notebook instance', '', ...rows].join('\n');
+}

@@ -1,0 +1,320 @@
+/**
+ * One running kernel: its process, the gateway's own sockets to it (iopub fan-out, control,
+ * a shell for readiness nudges), its status, and the clients attached to it.
+ *
+ * #### Notes
+ * - iopub is subscribed once per kernel and fanned out to every client, each encoded once
+ *   per wire protocol in use.
+ * - The kernel is `ready` when iopub has delivered a message in answer to a
+ *   `kernel_info_request` nudge: only then is the SUB socket surely subscribed, so client
+ *   messages wait for it and no output is lost to ZeroMQ's slow-joiner effect.
+ * - An exit we did not ask for triggers an automatic restart with `restarting` on iopub;
+ *   too many in a row and the kernel is `dead`, as jupyter_client's restarter does.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from '../../logger';
+import type { KernelSpecEntry } from '../kernelspecs/manager';
+import { ChannelSocket } from './zmq-channels';
+import {
+  cleanupConnection, endpoint, launchKernel, newConnectionInfo, signalKernel, type ConnectionInfo
+} from './kernel-process';
+import { fromFrames, peekHeader, Signer, toFrames, type RawMessage } from './wire';
+import { newMessage, statusMessage } from './messages';
+import type { Channel } from './ws-serialize';
+
+export type ExecutionState = 'starting' | 'idle' | 'busy' | 'restarting' | 'autorestarting' | 'dead' | 'unknown';
+
+/** What a kernel needs from its environment. */
+export interface KernelOptions {
+  id?: string;
+  spec: KernelSpecEntry;
+  cwd: string;
+  env: Record<string, string>;
+  runtimeDir: string;
+  transport: 'ipc' | 'tcp';
+  startTimeoutMs: number;
+  shutdownGraceMs: number;
+  log: Logger;
+  /** Called for every message in or out, for the activity feed. */
+  onActivity?: (kernel: Kernel) => void;
+}
+
+/** A consumer of the kernel's iopub stream (one per WebSocket session). */
+export interface IopubSink {
+  /** `cache` is shared by all sinks of one fan-out so each encoding is made once. */
+  deliver(channel: Channel, msg: RawMessage, msgId: string, msgType: string, cache?: { v1?: Buffer; legacy?: string | Buffer }): void;
+}
+
+const RESTART_LIMIT = 5;
+const RESTART_WINDOW_MS = 60_000;
+
+export class Kernel {
+  readonly id: string;
+  readonly name: string;
+  readonly info: Promise<ConnectionInfo>;
+  lastActivity = new Date();
+  executionState: ExecutionState = 'starting';
+  /** Number of open WebSocket connections. */
+  connections = 0;
+
+  private readonly _sinks = new Set<IopubSink>();
+  private readonly _session = randomUUID();
+  private readonly _log: Logger;
+  private _info!: ConnectionInfo;
+  private _signer!: Signer;
+  private _connectionFile = '';
+  private _process: ChildProcess | null = null;
+  private _iopub: ChannelSocket | null = null;
+  private _shell: ChannelSocket | null = null;
+  private _control: ChannelSocket | null = null;
+  private _ready!: Promise<void>;
+  private _isReady = false;
+  private _nudgeIds = new Set<string>();
+  private _onReady: (() => void) | null = null;
+  private _onReadyFail: ((err: Error) => void) | null = null;
+  private _shuttingDown = false;
+  private _restarts: number[] = [];
+  private readonly _pendingControl = new Map<string, (content: Record<string, unknown>) => void>();
+
+  constructor(private readonly _opts: KernelOptions) {
+    this.id = _opts.id ?? randomUUID();
+    this.name = _opts.spec.name;
+    this._log = _opts.log.child({ kernel: this.id.slice(0, 8) });
+    this.info = newConnectionInfo(_opts.transport, _opts.runtimeDir, this.id, this.name).then(info => {
+      this._info = info;
+      this._signer = new Signer(info.key, info.signature_scheme);
+      this._connectionFile = join(_opts.runtimeDir, `kernel-${this.id}.json`);
+      return info;
+    });
+  }
+
+  get signer(): Signer {
+    return this._signer;
+  }
+
+  get isReady(): boolean {
+    return this._isReady;
+  }
+
+  /** Resolves once the kernel answers and iopub is flowing. */
+  get ready(): Promise<void> {
+    return this._ready;
+  }
+
+  get interruptMode(): 'signal' | 'message' {
+    return this._opts.spec.spec.interrupt_mode ?? 'signal';
+  }
+
+  /** The endpoint URL of a channel, for per-client sockets. */
+  url(channel: 'shell' | 'control' | 'stdin'): string {
+    return endpoint(this._info, channel);
+  }
+
+  /** Starts the process and waits until it is ready. */
+  async start(): Promise<void> {
+    await this.info;
+    this._connectSockets();
+    await this._launch();
+    await this._ready;
+    this._log.info('kernel started', { name: this.name, pid: this._process?.pid });
+  }
+
+  addSink(sink: IopubSink): void {
+    this._sinks.add(sink);
+  }
+
+  removeSink(sink: IopubSink): void {
+    this._sinks.delete(sink);
+  }
+
+  touch(): void {
+    this.lastActivity = new Date();
+    this._opts.onActivity?.(this);
+  }
+
+  /** Interrupts the running cell, by signal or control message per the kernelspec. */
+  async interrupt(): Promise<void> {
+    if (this.interruptMode === 'message') {
+      await this._controlRequest('interrupt_request', {}, 5_000);
+    } else if (this._process) {
+      signalKernel(this._process, 'SIGINT');
+    }
+    this.touch();
+  }
+
+  /**
+   * Restarts the kernel process, keeping its id and endpoints (clients stay connected).
+   */
+  async restart(): Promise<void> {
+    this._setState('restarting', true);
+    await this._stopProcess(true);
+    await this._launch();
+    await this._ready;
+    this._log.info('kernel restarted');
+  }
+
+  /** Shuts the kernel down: shutdown_request, grace, then SIGKILL. Idempotent. */
+  async shutdown(): Promise<void> {
+    if (this._shuttingDown) return;
+    this._shuttingDown = true;
+    await this.info;
+    await this._stopProcess(false);
+    this._iopub?.close();
+    this._shell?.close();
+    this._control?.close();
+    await cleanupConnection(this._info, this._connectionFile);
+    this.executionState = 'dead';
+    this._log.info('kernel shut down');
+  }
+
+  private _connectSockets(): void {
+    const identity = `nbkg-${this._session}`;
+    this._iopub = ChannelSocket.subscriber(endpoint(this._info, 'iopub'), this._log, f => this._onIopub(f));
+    this._shell = ChannelSocket.dealer(endpoint(this._info, 'shell'), identity, this._log, f => this._onOwnReply(f));
+    this._control = ChannelSocket.dealer(endpoint(this._info, 'control'), identity, this._log, f => this._onOwnReply(f));
+  }
+
+  private async _launch(): Promise<void> {
+    this._resetReady();
+    const child = await launchKernel({
+      spec: this._opts.spec,
+      info: this._info,
+      connectionFile: this._connectionFile,
+      cwd: this._opts.cwd,
+      env: this._opts.env
+    });
+    this._process = child;
+    child.once('exit', (code, signal) => this._onExit(child, code, signal));
+    void this._nudge(child);
+  }
+
+  private _resetReady(): void {
+    this._isReady = false;
+    this._ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`kernel "${this.name}" did not become ready within ${this._opts.startTimeoutMs} ms`));
+      }, this._opts.startTimeoutMs);
+      this._onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this._onReadyFail = err => {
+        clearTimeout(timer);
+        reject(err);
+      };
+    });
+    // Nobody may be awaiting this particular launch (automatic restarts).
+    this._ready.catch(() => undefined);
+  }
+
+  private async _nudge(child: ChildProcess): Promise<void> {
+    let delay = 50;
+    while (!this._isReady && this._process === child && !this._shuttingDown) {
+      const { msgId, msg } = newMessage('kernel_info_request', {}, this._session);
+      this._nudgeIds.add(msgId);
+      this._shell!.send(toFrames(msg, this._signer));
+      await new Promise(r => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 1_000);
+    }
+  }
+
+  private _onIopub(frames: Buffer[]): void {
+    const { msg } = fromFrames(frames, this._signer);
+    const head = peekHeader(msg.header);
+    if (!this._isReady) {
+      this._isReady = true;
+      if (this.executionState === 'starting' || this.executionState === 'restarting') this.executionState = 'idle';
+      this._onReady?.();
+    }
+    if (head.msg_type === 'status') {
+      const parent = msg.parentHeader.length > 2 ? (JSON.parse(msg.parentHeader.toString()) as { msg_id?: string }) : {};
+      const state = (JSON.parse(msg.content.toString()) as { execution_state?: ExecutionState }).execution_state;
+      // Our own readiness nudges are neither client traffic nor the user's execution state.
+      if (parent.msg_id && this._nudgeIds.has(parent.msg_id)) {
+        if (state === 'idle') this._nudgeIds.delete(parent.msg_id);
+        return;
+      }
+      if (state) this.executionState = state;
+    }
+    this.touch();
+    const cache = {};
+    for (const sink of this._sinks) sink.deliver('iopub', msg, head.msg_id, head.msg_type, cache);
+  }
+
+  private _onOwnReply(frames: Buffer[]): void {
+    const { msg } = fromFrames(frames, this._signer);
+    const parent = JSON.parse(msg.parentHeader.toString()) as { msg_id?: string };
+    const resolve = parent.msg_id ? this._pendingControl.get(parent.msg_id) : undefined;
+    if (resolve) {
+      this._pendingControl.delete(parent.msg_id!);
+      resolve(JSON.parse(msg.content.toString()) as Record<string, unknown>);
+    }
+  }
+
+  private _controlRequest(type: string, content: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown> | null> {
+    const { msgId, msg } = newMessage(type, content, this._session);
+    return new Promise(resolve => {
+      const timer = setTimeout(() => {
+        this._pendingControl.delete(msgId);
+        resolve(null);
+      }, timeoutMs);
+      this._pendingControl.set(msgId, c => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+      this._control!.send(toFrames(msg, this._signer));
+    });
+  }
+
+  /** Asks the process to exit, waits the grace period, then kills its process group. */
+  private async _stopProcess(restart: boolean): Promise<void> {
+    const child = this._process;
+    this._process = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
+    void this._controlRequest('shutdown_request', { restart }, this._opts.shutdownGraceMs);
+    const timer = setTimeout(() => signalKernel(child, 'SIGKILL'), this._opts.shutdownGraceMs);
+    await exited;
+    clearTimeout(timer);
+    // Children the kernel left in its process group go with it.
+    signalKernel(child, 'SIGKILL');
+  }
+
+  private _onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this._process !== child || this._shuttingDown) return;
+    this._process = null;
+    if (!this._isReady) {
+      // It never came up: report to whoever is starting it instead of looping.
+      this._onReadyFail?.(new Error(`kernel "${this.name}" exited (code ${code}, signal ${signal}) before it was ready`));
+      this.executionState = 'dead';
+      return;
+    }
+    this._log.warn('kernel died', { code, signal });
+    const now = Date.now();
+    this._restarts = this._restarts.filter(t => now - t < RESTART_WINDOW_MS);
+    if (this._restarts.length >= RESTART_LIMIT) {
+      this._setState('dead', true);
+      this._log.error('kernel died too often; not restarting', { restarts: this._restarts.length });
+      return;
+    }
+    this._restarts.push(now);
+    this._setState('restarting', true);
+    void this._launch()
+      .then(() => this._ready)
+      .then(() => this._log.info('kernel restarted automatically'))
+      .catch(err => {
+        this._log.error('automatic restart failed', { err });
+        this._setState('dead', true);
+      });
+  }
+
+  private _setState(state: ExecutionState, broadcast: boolean): void {
+    this.executionState = state;
+    if (!broadcast) return;
+    const msg = statusMessage(state as 'restarting' | 'dead', this._session);
+    const head = peekHeader(msg.header);
+    for (const sink of this._sinks) sink.deliver('iopub', msg, head.msg_id, 'status');
+  }
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+/**
+ * Builds the runnable bundles with esbuild:
+ *
+ * - `kernel-gateway/dist/`: a self-contained agent (main.cjs plus only the native modules it
+ *   loads at run time) that runtime drivers mount read-only into instances;
+ * - `server/dist/main.cjs`: the gateway (its npm dependencies stay in node_modules).
+ *
+ * Usage: node scripts/build.mjs [kernel-gateway|server|web ...]   (default: all)
+ */
+import { build } from 'esbuild';
+import { cp, rm, writeFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const targets = process.argv.slice(2);
+const want = name => targets.length === 0 || targets.includes(name);
+
+/** Native packages the agent loads at run time, and the files of each that it needs. */
+const AGENT_NATIVE = {
+  zeromq: ['package.json', 'lib', 'build/manifest.json', `build/linux/${process.arch}`],
+  'cmake-ts': ['package.json', 'build'],
+  'node-pty': ['package.json', 'lib', 'build/Release/pty.node']
+};
+
+/** A package's directory: hoisted, or nested under the package that needs it. */
+async function packageDir(pkg) {
+  for (const dir of [join(root, 'node_modules', pkg), ...Object.keys(AGENT_NATIVE).map(p => join(root, 'node_modules', p, 'node_modules', pkg))]) {
+    try {
+      await stat(join(dir, 'package.json'));
+      return dir;
+    } catch {
+      /* try the next place */
+    }
+  }
+  throw new Error(`package ${pkg} is not installed; run npm ci`);
+}
+
+async function buildKernelGateway() {
+  const out = join(root, 'kernel-gateway', 'dist');
+  await rm(out, { recursive: true, force: true });
+  await build({
+    entryPoints: [join(root, 'kernel-gateway/src/main.ts')],
+    outfile: join(out, 'main.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: [...Object.keys(AGENT_NATIVE), 'bufferutil', 'utf-8-validate'],
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning'
+  });
+  for (const [pkg, files] of Object.entries(AGENT_NATIVE)) {
+    const src = await packageDir(pkg);
+    for (const f of files) {
+      const from = join(src, f);
+      try {
+        await stat(from);
+      } catch {
+        continue; // e.g. node-pty not built yet: terminals report it at run time
+      }
+      await cp(from, join(out, 'node_modules', pkg, f), { recursive: true });
+    }
+  }
+  await writeFile(join(out, 'package.json'), JSON.stringify({ name: 'nbg-kernel-gateway-dist', private: true, type: 'commonjs' }));
+}
+
+async function buildServer() {
+  const out = join(root, 'server', 'dist');
+  await rm(out, { recursive: true, force: true });
+  await build({
+    entryPoints: [join(root, 'server/src/main.ts')],
+    outfile: join(out, 'main.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning'
+  });
+}
+
+async function buildWeb() {
+  const script = join(root, 'web', 'build.mjs');
+  try {
+    await stat(script);
+  } catch {
+    return;
+  }
+  const mod = await import(script);
+  await mod.buildWeb();
+}
+
+const started = Date.now();
+if (want('kernel-gateway')) await buildKernelGateway();
+if (want('server')) await buildServer();
+if (want('web')) await buildWeb();
+process.stdout.write(`build: done in ${Date.now() - started} ms\n`);
