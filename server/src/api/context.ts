@@ -1,0 +1,35 @@
+/**
+ * What route modules receive: the services they call, and the principal of each request.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { Authenticator } from '../auth/authenticate';
+import type { Principal } from '../auth/principal';
+import type { UserStore } from '../auth/user-store';
+import type { ImageEntry } from '../catalogue/images';
+import type { InstanceManager } from '../instances/manager';
+import type { ISqlDatabase } from '../db/database';
+
+export interface ApiContext {
+  config: Config;
+  log: Logger;
+  db: ISqlDatabase;
+  users: UserStore;
+  auth: Authenticator;
+  instances: InstanceManager;
+  images: () => readonly ImageEntry[];
+  version: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** The authenticated principal of a request. @throws UNAUTHENTICATED */
+export async function principalOf(ctx: ApiContext, req: FastifyRequest): Promise<Principal> {
+  if (!req.principal) req.principal = await ctx.auth.authenticate(req.raw);
+  return req.principal;
+}

@@ -1,0 +1,28 @@
+/**
+ * Mounts every route module on fastify, with the error handler last (STYLE.md §12).
+ */
+import type { FastifyInstance } from 'fastify';
+import { Errors } from '../errors';
+import { errorBody, toHttpError } from './error-handler';
+import type { ApiContext } from './context';
+import { registerHealthRoutes } from './health.routes';
+import { registerAuthRoutes } from './auth.routes';
+import { registerCatalogueRoutes } from './catalogue.routes';
+import { registerInstanceRoutes } from './instances.routes';
+
+export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.decorateRequest('principal', null);
+  registerHealthRoutes(app, ctx);
+  registerAuthRoutes(app, ctx);
+  registerCatalogueRoutes(app, ctx);
+  registerInstanceRoutes(app, ctx);
+
+  app.setNotFoundHandler((req, reply) => {
+    const e = Errors.NOT_FOUND(req.method, req.url.split('?')[0]);
+    reply.code(404).send(errorBody(e));
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const e = toHttpError(err, ctx.log, req.id);
+    reply.code(e.statusCode).send(errorBody(e));
+  });
+}

@@ -1,0 +1,143 @@
+/**
+ * Composition root of the gateway: builds every service from the config and wires them.
+ * Wiring only; behaviour lives in the modules.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { hostname } from 'node:os';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import { DisposableStore } from './lifecycle';
+import { openDatabase, type ISqlDatabase } from './db/database';
+import { migrate } from './db/migrations';
+import { UserStore } from './auth/user-store';
+import { Authenticator } from './auth/authenticate';
+import { ensureFirstAdmin } from './auth/bootstrap';
+import { loadCatalogue, type ImageEntry } from './catalogue/images';
+import type { IRuntimeDriver } from './drivers/driver';
+import { selectDriver } from './drivers/select';
+import { InstanceStore } from './instances/instance-store';
+import { InstanceManager } from './instances/manager';
+import { InstanceProxy } from './proxy/proxy';
+import { registerRoutes } from './api/router';
+import type { ApiContext } from './api/context';
+
+export interface AppOptions {
+  log: Logger;
+  version: string;
+  /** Overrides the configured runtime (tests use the fake drivers). */
+  driver?: IRuntimeDriver;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly server: Server;
+  readonly db: ISqlDatabase;
+  readonly instances: InstanceManager;
+  readonly users: UserStore;
+  /** Where the first admin's generated password was written, when it was generated now. */
+  readonly initialPasswordFile: string | undefined;
+  listen(): Promise<{ port: number; url: string }>;
+  dispose(): Promise<void>;
+}
+
+export async function createApp(config: Config, opts: AppOptions): Promise<App> {
+  const { log } = opts;
+  const store = new DisposableStore();
+  try {
+    const db = store.add(await openDatabase(config.databaseUrl));
+    await migrate(db);
+    const users = new UserStore(db);
+    const first = await ensureFirstAdmin(users, config, log);
+    const presets = loadCatalogue(config.catalogueFile);
+    const images = (): readonly ImageEntry[] => presets;
+    const driver = store.add(opts.driver ?? (await selectDriver(config, log)));
+    const instances = new InstanceManager({
+      store: new InstanceStore(db),
+      driver,
+      images,
+      flavors: config.flavors,
+      quota: config.instanceQuota,
+      startTimeoutMs: config.startTimeoutMs,
+      pollIntervalMs: config.pollIntervalMs,
+      volumeRetentionDays: config.volumeRetentionDays,
+      replicaId: `${hostname()}:${config.dataDir}`,
+      log: log.child({ svc: 'instances' })
+    });
+    store.add(instances);
+    const auth = new Authenticator(users);
+
+    const proxy = new InstanceProxy({
+      log: log.child({ svc: 'proxy' }),
+      resolve: async (req, id, url) => {
+        const principal = await auth.authenticate(req, { allowQueryToken: true, url, websocket: req.headers.upgrade !== undefined });
+        return instances.resolveOpen(principal, id);
+      }
+    });
+
+    let server!: Server;
+    const fastify = Fastify({
+      loggerInstance: log.child({ svc: 'api' }) as unknown as FastifyBaseLogger,
+      bodyLimit: 1 << 20,
+      trustProxy: false,
+      serverFactory: handler => {
+        server = createServer((req: IncomingMessage, res: ServerResponse) => {
+          const id = InstanceProxy.match(req.url);
+          if (id) void proxy.handleRequest(req, res, id);
+          else handler(req, res);
+        });
+        return server;
+      }
+    });
+    const ctx: ApiContext = { config, log, db, users, auth, instances, images, version: opts.version };
+    registerRoutes(fastify, ctx);
+    await fastify.ready();
+
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const id = InstanceProxy.match(req.url);
+      if (id) void proxy.handleUpgrade(req, socket, head, id);
+      else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    const sockets = new Set<Socket>();
+    server.on('connection', (s: Socket) => {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+    });
+    // Teardown order (reverse of registration): stop accepting, close proxied sockets, then
+    // let the manager finish its background work, then the driver and the database.
+    store.defer(() => proxy.dispose());
+    store.defer(async () => {
+      await new Promise<void>(resolve => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, 2_000).unref();
+      });
+    });
+
+    await instances.start();
+
+    return {
+      config, server, db, instances, users,
+      initialPasswordFile: first.passwordFile,
+      async listen() {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(config.port, config.host, () => resolve());
+        });
+        const port = (server.address() as AddressInfo).port;
+        const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+        const url = config.publicUrl || `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        log.info({ url, runtime: driver.kind }, 'listening');
+        return { port, url };
+      },
+      dispose: () => store.dispose()
+    };
+  } catch (err) {
+    await store.dispose().catch(() => undefined);
+    throw err;
+  }
+}

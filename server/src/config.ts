@@ -1,0 +1,193 @@
+/**
+ * Gateway configuration, parsed once and frozen (STYLE.md §14).
+ *
+ * Order: defaults < JSON file (`--config` or `NBG_CONFIG`) < environment (`NBG_*`) < flags.
+ * Secrets (the first admin's password) come only from the environment or the file.
+ * Nothing else in the server reads `process.env`.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { LevelWithSilent } from 'pino';
+import { DEFAULT_FLAVORS, parseFlavors, type Flavor } from './catalogue/flavors';
+
+export type RuntimeChoice = 'auto' | 'local' | 'docker';
+
+export interface Config {
+  /** Address the public listener binds. */
+  readonly host: string;
+  /** Public port; 0 picks a free one. */
+  readonly port: number;
+  /** URL users reach the gateway at (printed at start, used in links); derived when empty. */
+  readonly publicUrl: string;
+  /** Where state, instance work dirs and logs live. */
+  readonly dataDir: string;
+  /** `sqlite:<file>` (embedded default) or `postgres://…`. */
+  readonly databaseUrl: string;
+  /** Which runtime driver runs instances; `auto` uses Docker when dockerd answers. */
+  readonly runtime: RuntimeChoice;
+  /** Instances per user, counting every state except deleted (SPEC §1). */
+  readonly instanceQuota: number;
+  /** Longest a start may take before the instance goes to ERROR. */
+  readonly startTimeoutMs: number;
+  /** Grace for an agent to stop before it is killed. */
+  readonly stopTimeoutMs: number;
+  /** Interval of the liveness check of RUNNING instances (plus jitter). */
+  readonly pollIntervalMs: number;
+  /** Days a deleted instance's `~/work` is kept before it is purged (SPEC §1). */
+  readonly volumeRetentionDays: number;
+  /** Name of the administrator created on first start. */
+  readonly adminUser: string;
+  /** Password of that administrator (secret: env `NBG_ADMIN_PASSWORD` or file); generated when empty. */
+  readonly adminPassword: string;
+  /** Lifetime of a browser/CLI session created by password sign-in. */
+  readonly sessionTtlHours: number;
+  /** The image catalogue (SPEC §3). */
+  readonly catalogueFile: string;
+  /** The built kernel gateway (agent) that drivers run in instances. */
+  readonly kernelGatewayDir: string;
+  /** Flavors (SPEC §2); configuration, not code. */
+  readonly flavors: readonly Flavor[];
+  readonly logLevel: LevelWithSilent;
+}
+
+type Scalar = Exclude<keyof Config, 'flavors'>;
+
+interface Field {
+  key: Scalar;
+  flag?: string;
+  env: string;
+  help: string;
+  secret?: boolean;
+  parse: (raw: string) => unknown;
+}
+
+const str = (v: string): string => v;
+const int = (name: string, min = 0) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${v}"`);
+  return n;
+};
+const oneOf = <T extends string>(name: string, values: readonly T[]) => (v: string): T => {
+  if (!values.includes(v as T)) throw new Error(`${name} must be one of ${values.join(', ')}; got "${v}"`);
+  return v as T;
+};
+
+/** Every scalar setting with its flag, environment variable and help. */
+export const FIELDS: readonly Field[] = [
+  { key: 'host', flag: '--host', env: 'NBG_HOST', help: 'address to listen on', parse: str },
+  { key: 'port', flag: '--port', env: 'NBG_PORT', help: 'port to listen on (0 = any)', parse: int('port') },
+  { key: 'publicUrl', flag: '--public-url', env: 'NBG_PUBLIC_URL', help: 'URL users reach the gateway at', parse: str },
+  { key: 'dataDir', flag: '--data-dir', env: 'NBG_DATA_DIR', help: 'state, work dirs and logs', parse: str },
+  { key: 'databaseUrl', flag: '--database-url', env: 'NBG_DATABASE_URL', help: 'sqlite:<file> or postgres://…', secret: false, parse: str },
+  { key: 'runtime', flag: '--runtime', env: 'NBG_RUNTIME', help: 'auto, local or docker', parse: oneOf('runtime', ['auto', 'local', 'docker'] as const) },
+  { key: 'instanceQuota', flag: '--instance-quota', env: 'NBG_INSTANCE_QUOTA', help: 'instances per user', parse: int('instanceQuota', 1) },
+  { key: 'startTimeoutMs', flag: '--start-timeout-ms', env: 'NBG_START_TIMEOUT_MS', help: 'longest start', parse: int('startTimeoutMs', 1) },
+  { key: 'stopTimeoutMs', flag: '--stop-timeout-ms', env: 'NBG_STOP_TIMEOUT_MS', help: 'grace before kill on stop', parse: int('stopTimeoutMs', 1) },
+  { key: 'pollIntervalMs', flag: '--poll-interval-ms', env: 'NBG_POLL_INTERVAL_MS', help: 'liveness check interval', parse: int('pollIntervalMs', 100) },
+  { key: 'volumeRetentionDays', flag: '--volume-retention-days', env: 'NBG_VOLUME_RETENTION_DAYS', help: 'days deleted work dirs are kept', parse: int('volumeRetentionDays') },
+  { key: 'adminUser', flag: '--admin-user', env: 'NBG_ADMIN_USER', help: 'first administrator name', parse: str },
+  { key: 'adminPassword', env: 'NBG_ADMIN_PASSWORD', help: 'first administrator password (env/file only)', secret: true, parse: str },
+  { key: 'sessionTtlHours', flag: '--session-ttl-hours', env: 'NBG_SESSION_TTL_HOURS', help: 'sign-in session lifetime', parse: int('sessionTtlHours', 1) },
+  { key: 'catalogueFile', flag: '--catalogue', env: 'NBG_CATALOGUE', help: 'image catalogue JSON', parse: str },
+  { key: 'kernelGatewayDir', flag: '--kernel-gateway-dir', env: 'NBG_KERNEL_GATEWAY_DIR', help: 'built kernel gateway (agent)', parse: str },
+  { key: 'logLevel', flag: '--log-level', env: 'NBG_LOG_LEVEL', help: 'trace … fatal, or silent', parse: oneOf('logLevel', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const) }
+];
+
+/**
+ * Defaults, relative to the installation root (the repository, or /opt/nbgateway in the image).
+ */
+export function defaults(installRoot: string): Config {
+  const dataDir = join(installRoot, '.nbg');
+  return {
+    host: '127.0.0.1',
+    port: 8000,
+    publicUrl: '',
+    dataDir,
+    databaseUrl: '',
+    runtime: 'auto',
+    instanceQuota: 10,
+    startTimeoutMs: 120_000,
+    stopTimeoutMs: 15_000,
+    pollIntervalMs: 5_000,
+    volumeRetentionDays: 7,
+    adminUser: 'admin',
+    adminPassword: '',
+    sessionTtlHours: 12,
+    catalogueFile: join(installRoot, 'images', 'catalogue.json'),
+    kernelGatewayDir: join(installRoot, 'kernel-gateway', 'dist'),
+    flavors: DEFAULT_FLAVORS,
+    logLevel: 'info'
+  };
+}
+
+/**
+ * Loads configuration.
+ * @param installRoot - where relative defaults are anchored.
+ * @throws Error naming the bad setting and what is allowed.
+ */
+export function loadConfig(
+  installRoot: string,
+  argv: readonly string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Config> = {}
+): Config {
+  const out: Record<string, unknown> = { ...defaults(installRoot) };
+  const flags = parseFlags(argv);
+  const file = flags.get('--config') ?? env.NBG_CONFIG;
+  if (file) {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(json)) {
+      if (k === 'flavors') {
+        out.flavors = parseFlavors(v);
+        continue;
+      }
+      const field = FIELDS.find(f => f.key === k);
+      if (!field) throw new Error(`unknown setting "${k}" in ${file}; known: ${FIELDS.map(f => f.key).join(', ')}, flavors`);
+      out[k] = field.parse(String(v));
+    }
+  }
+  for (const f of FIELDS) {
+    const raw = env[f.env];
+    if (raw !== undefined && raw !== '') out[f.key] = f.parse(raw);
+  }
+  for (const [flag, value] of flags) {
+    if (flag === '--config') continue;
+    const field = FIELDS.find(f => f.flag === flag);
+    if (!field) throw new Error(`unknown flag ${flag}; run with --help for the list`);
+    out[field.key] = field.parse(value);
+  }
+  Object.assign(out, overrides);
+  for (const k of ['dataDir', 'catalogueFile', 'kernelGatewayDir'] as const) {
+    const v = out[k] as string;
+    if (!isAbsolute(v)) out[k] = resolve(v);
+  }
+  if (!out.databaseUrl) out.databaseUrl = `sqlite:${join(out.dataDir as string, 'state.db')}`;
+  return Object.freeze(out) as unknown as Config;
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"; settings are --flag value`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) {
+      flags.set(arg.slice(0, eq), arg.slice(eq + 1));
+    } else {
+      const value = argv[++i];
+      if (value === undefined) throw new Error(`flag ${arg} needs a value`);
+      flags.set(arg, value);
+    }
+  }
+  return flags;
+}
+
+export function helpText(): string {
+  const rows = FIELDS.map(f => `  ${(f.flag ?? '(env/file only)').padEnd(26)} ${f.env.padEnd(28)} ${f.help}`);
+  return [
+    'nbgateway: notebook platform gateway',
+    '',
+    'Settings (flag, environment variable, meaning); a JSON file given with --config may set any of them and "flavors":',
+    ...rows
+  ].join('\n');
+}

@@ -1,0 +1,71 @@
+/**
+ * The gateway's error catalogue (STYLE.md §11): every error a client can see has a stable
+ * code, a message template and an HTTP status. `docs/errors.md` documents each code and a
+ * test checks that codes are unique and documented.
+ */
+import { format } from 'node:util';
+
+/** An error with an HTTP status and a catalogue code; its message is safe to show. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+/** A catalogue entry: call it with the template's arguments to get an HttpError. */
+export interface ErrorCode {
+  (...args: unknown[]): HttpError;
+  readonly code: string;
+  readonly statusCode: number;
+  readonly template: string;
+}
+
+function code(name: string, template: string, statusCode: number): ErrorCode {
+  const make = ((...args: unknown[]) => {
+    const last = args.at(-1);
+    const details = last !== null && typeof last === 'object' && !Array.isArray(last) ? (args.pop() as Record<string, unknown>) : undefined;
+    return new HttpError(statusCode, name, format(template, ...args), details);
+  }) as ErrorCode;
+  Object.defineProperties(make, {
+    code: { value: name },
+    statusCode: { value: statusCode },
+    template: { value: template }
+  });
+  return make;
+}
+
+export const Errors = {
+  // Requests
+  BAD_REQUEST: code('NB_ERR_BAD_REQUEST', '%s', 400),
+  VALIDATION: code('NB_ERR_VALIDATION', '%s', 400),
+  NOT_FOUND: code('NB_ERR_NOT_FOUND', 'No route for %s %s', 404),
+  PAYLOAD_TOO_LARGE: code('NB_ERR_PAYLOAD_TOO_LARGE', 'Request body is larger than the %s bytes allowed', 413),
+  // Authentication
+  UNAUTHENTICATED: code('NB_ERR_UNAUTHENTICATED', 'Sign in first: send "Authorization: Bearer <token>" or a session cookie', 401),
+  BAD_CREDENTIALS: code('NB_ERR_BAD_CREDENTIALS', 'Wrong user name or password', 401),
+  TOKEN_EXPIRED: code('NB_ERR_TOKEN_EXPIRED', 'The token has expired; sign in again or create a new token', 401),
+  FORBIDDEN: code('NB_ERR_FORBIDDEN', '%s', 403),
+  // Instances
+  INSTANCE_NOT_FOUND: code('NB_ERR_INSTANCE_NOT_FOUND', 'Notebook instance %s not found', 404),
+  INSTANCE_NAME_INVALID: code('NB_ERR_INSTANCE_NAME_INVALID', 'Invalid name "%s": %s', 400),
+  INSTANCE_NAME_TAKEN: code('NB_ERR_INSTANCE_NAME_TAKEN', 'You already have an instance named "%s"; names are unique per user among instances that are not deleted', 409),
+  INSTANCE_QUOTA: code('NB_ERR_INSTANCE_QUOTA', 'Instance quota reached: you have %s of %s instances allowed (every state except deleted counts); delete one first', 403),
+  INSTANCE_STATE: code('NB_ERR_INSTANCE_STATE', 'Cannot %s instance "%s" while it is %s; %s', 409),
+  INSTANCE_BUSY: code('NB_ERR_INSTANCE_BUSY', 'Instance "%s" is busy with another operation (%s); try again when it finishes', 409),
+  IMAGE_NOT_FOUND: code('NB_ERR_IMAGE_NOT_FOUND', 'Image "%s" is not in the catalogue; available: %s', 400),
+  FLAVOR_NOT_FOUND: code('NB_ERR_FLAVOR_NOT_FOUND', 'Flavor "%s" does not exist; available: %s', 400),
+  FLAVOR_CHIP_MISMATCH: code('NB_ERR_FLAVOR_CHIP_MISMATCH', 'Flavor "%s" uses %s chips but image "%s" supports only %s', 400),
+  FLAVOR_NOT_GRANTED: code('NB_ERR_FLAVOR_NOT_GRANTED', 'Flavor "%s" is invite-only; ask an administrator to grant it to you', 403),
+  DRIVER_UNSUPPORTED: code('NB_ERR_DRIVER_UNSUPPORTED', 'The %s runtime cannot run this instance: %s', 400),
+  // Upstreams
+  INSTANCE_UNREACHABLE: code('NB_ERR_INSTANCE_UNREACHABLE', 'The instance is not answering (%s); it may be restarting', 503),
+  INTERNAL: code('NB_ERR_INTERNAL', 'Internal error; the gateway log has the details (request id %s)', 500)
+} as const;
+
+export type ErrorName = keyof typeof Errors;

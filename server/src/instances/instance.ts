@@ -1,0 +1,43 @@
+/**
+ * Instance types: the persisted record, its states (SPEC §1), and the operations on it.
+ */
+import type { DriverState, Endpoint } from '../drivers/driver';
+
+export const INSTANCE_STATUSES = [
+  'CREATING', 'STARTING', 'RUNNING', 'STOPPING', 'STOPPED', 'SNAPSHOTTING', 'ERROR', 'DELETING'
+] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+
+export type StorageType = 'local' | 'obs';
+
+/** An instance as stored. `agentToken` and `driverState` never leave the server. */
+export interface InstanceRecord {
+  id: string;
+  ownerId: string;
+  ownerName: string;
+  name: string;
+  description: string;
+  image: string;
+  flavor: string;
+  storageType: StorageType;
+  storageSizeGB: number;
+  status: InstanceStatus;
+  statusReason: string | null;
+  agentToken: string;
+  driver: string;
+  driverState: DriverState | null;
+  endpoint: Endpoint | null;
+  /** Replica running a background operation on it, if any. */
+  pending: string | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  deletedAt: number | null;
+}
+
+/** Where the proxy sends an open instance's traffic. */
+export interface OpenTarget {
+  instanceId: string;
+  endpoint: Endpoint;
+  agentToken: string;
+}

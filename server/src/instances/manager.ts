@@ -1,0 +1,441 @@
+/**
+ * InstanceManager: the instance lifecycle (SPEC §1). It owns concurrency and persistence;
+ * the runtime driver owns mechanism (STYLE.md §7).
+ *
+ * #### Notes
+ * - Every state change is a compare-and-set in the store, so concurrent requests (or
+ *   replicas) cannot double-start or stop an instance twice; the loser gets a clear 409.
+ * - Long operations (create, start, stop) run in the background; clients follow the state
+ *   or the progress stream. `dispose()` waits for them with a deadline, and never stops
+ *   instances: a restarted gateway reloads their state (JupyterHub's `load_state`).
+ * - Transitional states left by a gateway that died are reconciled at boot against what the
+ *   driver sees, so no instance stays CREATING or STARTING forever.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../logger';
+import { Errors } from '../errors';
+import type { Principal } from '../auth/principal';
+import type { Flavor } from '../catalogue/flavors';
+import { defaultFlavorFor } from '../catalogue/flavors';
+import type { ImageEntry } from '../catalogue/images';
+import { SpawnError, type DriverState, type IRuntimeDriver, type InstanceSpec, type ProgressEvent } from '../drivers/driver';
+import type { InstanceRecord, InstanceStatus, OpenTarget } from './instance';
+import type { InstanceStore } from './instance-store';
+import { advice, allowedFrom, type Operation } from './state-machine';
+import type { CreateInstanceRequest, UpdateInstanceRequest } from './validate';
+
+export interface InstanceManagerOptions {
+  store: InstanceStore;
+  driver: IRuntimeDriver;
+  images: () => readonly ImageEntry[];
+  flavors: readonly Flavor[];
+  quota: number;
+  startTimeoutMs: number;
+  pollIntervalMs: number;
+  volumeRetentionDays: number;
+  /** Identifies this gateway replica in the `pending` column. */
+  replicaId: string;
+  log: Logger;
+}
+
+/** Events: `progress` (id, ProgressEvent), `statusChanged` (InstanceRecord). */
+export class InstanceManager extends EventEmitter {
+  private readonly _inflight = new Map<string, Promise<void>>();
+  private readonly _aborts = new Set<AbortController>();
+  private readonly _progress = new Map<string, ProgressEvent[]>();
+  private _pollTimer: NodeJS.Timeout | null = null;
+  private _unwatch: (() => void) | null = null;
+  private _disposed = false;
+
+  constructor(private readonly _o: InstanceManagerOptions) {
+    super();
+  }
+
+  get driver(): IRuntimeDriver {
+    return this._o.driver;
+  }
+
+  /** Reconciles what a previous gateway left behind, then starts liveness polling. */
+  async start(): Promise<void> {
+    await this.reconcile({ boot: true });
+    this._unwatch = this._o.driver.watch?.(id => void this._checkOne(id).catch(err => this._o.log.warn({ err, instance: id }, 'liveness check failed'))) ?? null;
+    this._schedulePoll();
+  }
+
+  // ---- queries ---------------------------------------------------------------------------
+
+  /** An instance the principal may see. @throws INSTANCE_NOT_FOUND (also for other users' ids). */
+  async get(principal: Principal, id: string): Promise<InstanceRecord> {
+    const rec = await this._o.store.get(id);
+    if (!rec || !canSee(principal, rec)) throw Errors.INSTANCE_NOT_FOUND(id);
+    return rec;
+  }
+
+  async list(principal: Principal, opts: { limit: number; offset: number; all?: boolean }): Promise<{ items: InstanceRecord[]; total: number }> {
+    const everyone = principal.role === 'admin' && opts.all === true;
+    return this._o.store.list({ ownerId: everyone ? undefined : principal.userId, limit: opts.limit, offset: opts.offset });
+  }
+
+  /** Recent progress events of the current or last start. */
+  progressOf(id: string): readonly ProgressEvent[] {
+    return this._progress.get(id) ?? [];
+  }
+
+  /**
+   * Where to send traffic for an instance the principal opens.
+   * @throws INSTANCE_NOT_FOUND, INSTANCE_STATE (not RUNNING)
+   */
+  async resolveOpen(principal: Principal, id: string): Promise<OpenTarget> {
+    const rec = await this.get(principal, id);
+    this._assertAllowed('open', rec);
+    if (!rec.endpoint) throw Errors.INSTANCE_UNREACHABLE('no endpoint recorded');
+    return { instanceId: rec.id, endpoint: rec.endpoint, agentToken: rec.agentToken };
+  }
+
+  // ---- commands --------------------------------------------------------------------------
+
+  /**
+   * Creates an instance and starts it in the background.
+   * @returns the record in CREATING.
+   */
+  async create(principal: Principal, req: CreateInstanceRequest): Promise<InstanceRecord> {
+    const image = this._image(req.image);
+    const flavor = this._flavor(req.flavor, image, principal);
+    const problem = this._o.driver.unsupported?.(image, flavor);
+    if (problem) throw Errors.DRIVER_UNSUPPORTED(this._o.driver.kind, problem);
+    const now = Date.now();
+    const rec: Omit<InstanceRecord, 'ownerName'> = {
+      id: newInstanceId(),
+      ownerId: principal.userId,
+      name: req.name,
+      description: req.description,
+      image: image.name,
+      flavor: flavor.id,
+      storageType: req.storage.type,
+      storageSizeGB: req.storage.sizeGB,
+      status: 'CREATING',
+      statusReason: null,
+      pending: this._o.replicaId,
+      agentToken: randomBytes(32).toString('base64url'),
+      driver: this._o.driver.kind,
+      driverState: null,
+      endpoint: null,
+      createdAt: now,
+      updatedAt: now,
+      startedAt: null,
+      deletedAt: null
+    };
+    await this._o.store.insertWithinQuota(rec, this._o.quota);
+    const created = (await this._o.store.get(rec.id))!;
+    this._o.log.info({ instance: created.id, owner: principal.name, name: created.name }, 'created');
+    this._run(created.id, () => this._start(created, 'CREATING'));
+    return created;
+  }
+
+  /** Starts a STOPPED or ERROR instance in the background. */
+  async startInstance(principal: Principal, id: string): Promise<InstanceRecord> {
+    const rec = await this.get(principal, id);
+    this._checkDriver(rec);
+    const next = await this._transition(rec, 'start', 'STARTING', { statusReason: null, pending: this._o.replicaId });
+    this._run(id, () => this._start(next, 'STARTING'));
+    return next;
+  }
+
+  /** Stops a RUNNING instance in the background. */
+  async stopInstance(principal: Principal, id: string, reason: string | null = null): Promise<InstanceRecord> {
+    const rec = await this.get(principal, id);
+    const next = await this._transition(rec, 'stop', 'STOPPING', { statusReason: reason, pending: this._o.replicaId });
+    this._run(id, () => this._stop(next));
+    return next;
+  }
+
+  /** Deletes a STOPPED or ERROR instance; its `~/work` is kept for the retention period. */
+  async deleteInstance(principal: Principal, id: string): Promise<void> {
+    const rec = await this.get(principal, id);
+    const next = await this._transition(rec, 'delete', 'DELETING', { pending: this._o.replicaId });
+    try {
+      await this._o.driver.remove(next.driverState, { id });
+    } catch (err) {
+      await this._o.store.transition(id, ['DELETING'], 'ERROR', { statusReason: `delete failed: ${(err as Error).message}`, pending: null });
+      throw err;
+    }
+    await this._o.store.markDeleted(id);
+    this._progress.delete(id);
+    this._o.log.info({ instance: id }, 'deleted');
+  }
+
+  /** Updates description (any time) and flavor (only when STOPPED). */
+  async update(principal: Principal, id: string, req: UpdateInstanceRequest): Promise<InstanceRecord> {
+    const rec = await this.get(principal, id);
+    this._assertAllowed('update', rec);
+    if (req.flavor !== undefined && req.flavor !== rec.flavor) {
+      const flavor = this._flavor(req.flavor, this._image(rec.image), principal);
+      await this._transition(rec, 'updateFlavor', 'STOPPED', { flavor: flavor.id });
+    }
+    if (req.description !== undefined) await this._o.store.update(id, { description: req.description });
+    return this.get(principal, id);
+  }
+
+  // ---- background work ------------------------------------------------------------------
+
+  private _run(id: string, op: () => Promise<void>): void {
+    const p = op()
+      .catch(err => this._o.log.error({ err, instance: id }, 'background operation failed'))
+      .finally(() => {
+        if (this._inflight.get(id) === p) this._inflight.delete(id);
+      });
+    this._inflight.set(id, p);
+  }
+
+  private async _start(rec: InstanceRecord, from: 'CREATING' | 'STARTING'): Promise<void> {
+    const log = this._o.log.child({ instance: rec.id });
+    const abort = new AbortController();
+    this._aborts.add(abort);
+    const timer = setTimeout(() => abort.abort(new Error(`start took longer than ${this._o.startTimeoutMs} ms`)), this._o.startTimeoutMs);
+    const events: ProgressEvent[] = [];
+    this._progress.set(rec.id, events);
+    const began = Date.now();
+    let state: DriverState | null = rec.driverState;
+    try {
+      if (from === 'CREATING') {
+        const moved = await this._o.store.transition(rec.id, ['CREATING'], 'STARTING');
+        if (!moved) return;
+      }
+      const spec = this._spec(rec);
+      const result = await this._o.driver.start(spec, rec.driverState, {
+        signal: abort.signal,
+        onProgress: e => {
+          events.push(e);
+          this.emit('progress', rec.id, e);
+        }
+      });
+      state = result.state;
+      const running = await this._o.store.transition(rec.id, ['STARTING'], 'RUNNING', {
+        driverState: result.state, endpoint: result.endpoint, startedAt: Date.now(), pending: null, statusReason: null
+      });
+      if (!running) {
+        // Someone moved it meanwhile (e.g. an admin forced ERROR): do not leave it running.
+        await this._o.driver.stop(result.state).catch(() => undefined);
+        return;
+      }
+      log.info({ ms: Date.now() - began }, 'started');
+      this.emit('statusChanged', running);
+    } catch (err) {
+      const reason = abort.signal.aborted && !(err instanceof SpawnError) ? String((abort.signal.reason as Error)?.message ?? 'start aborted') : (err as Error).message;
+      if (err instanceof SpawnError) log.warn({ reason: err.reason }, `start failed: ${err.message}`);
+      else log.error({ err }, 'start failed');
+      if (state) await this._o.driver.stop(state, { now: true }).catch(() => undefined);
+      const failed = await this._o.store.transition(rec.id, ['CREATING', 'STARTING'], 'ERROR', {
+        statusReason: `start failed: ${reason}`, pending: null, driverState: state
+      });
+      if (failed) this.emit('statusChanged', failed);
+    } finally {
+      clearTimeout(timer);
+      this._aborts.delete(abort);
+    }
+  }
+
+  private async _stop(rec: InstanceRecord): Promise<void> {
+    const log = this._o.log.child({ instance: rec.id });
+    try {
+      if (rec.driverState) await this._o.driver.stop(rec.driverState);
+      const stopped = await this._o.store.transition(rec.id, ['STOPPING'], 'STOPPED', { pending: null, endpoint: null });
+      log.info('stopped');
+      if (stopped) this.emit('statusChanged', stopped);
+    } catch (err) {
+      log.error({ err }, 'stop failed');
+      const failed = await this._o.store.transition(rec.id, ['STOPPING'], 'ERROR', { statusReason: `stop failed: ${(err as Error).message}`, pending: null });
+      if (failed) this.emit('statusChanged', failed);
+    }
+  }
+
+  // ---- reconciliation --------------------------------------------------------------------
+
+  /**
+   * Brings stored states in line with the world.
+   * @param boot - at boot, transitional states this replica left behind are settled at once.
+   */
+  async reconcile(opts: { boot: boolean }): Promise<void> {
+    const stale = Date.now() - this._o.startTimeoutMs * 2;
+    for (const rec of await this._o.store.inStatus(['CREATING', 'STARTING', 'STOPPING', 'DELETING', 'SNAPSHOTTING'])) {
+      if (this._inflight.has(rec.id)) continue;
+      const mine = rec.pending === this._o.replicaId && opts.boot;
+      if (!mine && rec.updatedAt > stale) continue;
+      await this._settle(rec).catch(err => this._o.log.warn({ err, instance: rec.id }, 'reconcile failed'));
+    }
+    for (const rec of await this._o.store.inStatus(['RUNNING'])) {
+      await this._checkOne(rec.id, rec).catch(err => this._o.log.warn({ err, instance: rec.id }, 'liveness check failed'));
+    }
+  }
+
+  private async _settle(rec: InstanceRecord): Promise<void> {
+    const log = this._o.log.child({ instance: rec.id });
+    const status = rec.driverState && rec.driver === this._o.driver.kind ? await this._o.driver.poll(rec.driverState) : { running: false as const };
+    switch (rec.status) {
+      case 'CREATING':
+      case 'STARTING': {
+        if (status.running) {
+          await this._o.store.transition(rec.id, [rec.status], 'RUNNING', { endpoint: status.endpoint, pending: null, startedAt: rec.startedAt ?? Date.now() });
+        } else {
+          await this._o.store.transition(rec.id, [rec.status], 'ERROR', { statusReason: 'the gateway restarted while the instance was starting; start it again', pending: null });
+        }
+        break;
+      }
+      case 'STOPPING':
+      case 'SNAPSHOTTING': {
+        if (rec.status === 'STOPPING' && rec.driverState) await this._o.driver.stop(rec.driverState).catch(() => undefined);
+        const to: InstanceStatus = rec.status === 'STOPPING' || !status.running ? 'STOPPED' : 'RUNNING';
+        await this._o.store.transition(rec.id, [rec.status], to, { pending: null, ...(to === 'STOPPED' ? { endpoint: null } : {}) });
+        break;
+      }
+      case 'DELETING':
+        await this._o.driver.remove(rec.driverState, { id: rec.id });
+        await this._o.store.markDeleted(rec.id);
+        break;
+      default:
+        break;
+    }
+    log.info({ from: rec.status }, 'reconciled an interrupted operation');
+  }
+
+  private async _checkOne(id: string, known?: InstanceRecord): Promise<void> {
+    const rec = known ?? (await this._o.store.get(id));
+    if (!rec || rec.status !== 'RUNNING' || this._inflight.has(id)) return;
+    if (rec.driver !== this._o.driver.kind) {
+      await this._o.store.transition(id, ['RUNNING'], 'ERROR', { statusReason: `created with the ${rec.driver} runtime; this gateway runs ${this._o.driver.kind}` });
+      return;
+    }
+    const status = rec.driverState ? await this._o.driver.poll(rec.driverState) : ({ running: false, reason: 'no runtime state recorded' } as const);
+    if (status.running) return;
+    const reason = status.reason ?? (status.exitCode !== undefined ? `exited with code ${status.exitCode}` : 'it is no longer running');
+    const failed = await this._o.store.transition(id, ['RUNNING'], 'ERROR', { statusReason: `the instance stopped unexpectedly: ${reason}`, endpoint: null });
+    if (failed) {
+      this._o.log.warn({ instance: id, reason }, 'instance lost');
+      this.emit('statusChanged', failed);
+    }
+  }
+
+  private _schedulePoll(): void {
+    if (this._disposed) return;
+    const jitter = 0.8 + Math.random() * 0.4;
+    this._pollTimer = setTimeout(() => {
+      void this.reconcile({ boot: false })
+        .catch(err => this._o.log.warn({ err }, 'poll failed'))
+        .finally(() => this._schedulePoll());
+    }, this._o.pollIntervalMs * jitter);
+    this._pollTimer.unref();
+  }
+
+  /** Purges storage of instances deleted longer ago than the retention period. */
+  async purgeExpired(): Promise<number> {
+    const before = Date.now() - this._o.volumeRetentionDays * 86_400_000;
+    const ids = await this._o.store.purgeable(before);
+    for (const id of ids) {
+      await this._o.driver.purgeStorage({ id });
+      await this._o.store.markPurged(id);
+    }
+    return ids.length;
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  private async _transition(rec: InstanceRecord, op: Operation, to: InstanceStatus, patch: Parameters<InstanceStore['transition']>[3]): Promise<InstanceRecord> {
+    this._assertAllowed(op, rec);
+    const next = await this._o.store.transition(rec.id, allowedFrom(op), to, patch);
+    if (next) return next;
+    // Lost a race: report the state that won.
+    const now = await this._o.store.get(rec.id);
+    if (!now) throw Errors.INSTANCE_NOT_FOUND(rec.id);
+    this._assertAllowed(op, now);
+    throw Errors.INSTANCE_BUSY(rec.name, now.status);
+  }
+
+  private _assertAllowed(op: Operation, rec: InstanceRecord): void {
+    if (!allowedFrom(op).includes(rec.status)) {
+      throw Errors.INSTANCE_STATE(opVerb(op), rec.name, rec.status, advice(op), { status: rec.status, allowedFrom: allowedFrom(op) });
+    }
+  }
+
+  private _checkDriver(rec: InstanceRecord): void {
+    if (rec.driver !== this._o.driver.kind) {
+      throw Errors.DRIVER_UNSUPPORTED(this._o.driver.kind, `instance "${rec.name}" was created with the ${rec.driver} runtime`);
+    }
+  }
+
+  private _image(name: string): ImageEntry {
+    const images = this._o.images();
+    const image = images.find(i => i.name === name);
+    if (!image) throw Errors.IMAGE_NOT_FOUND(name, images.map(i => i.name).join(', '));
+    return image;
+  }
+
+  private _flavor(id: string | undefined, image: ImageEntry, principal: Principal): Flavor {
+    const flavors = this._o.flavors;
+    const flavor = id === undefined ? defaultFlavorFor(flavors, image.chips[0]!) : flavors.find(f => f.id === id);
+    if (!flavor) throw Errors.FLAVOR_NOT_FOUND(id ?? `(default for ${image.chips[0]})`, flavors.map(f => f.id).join(', '));
+    if (!image.chips.includes(flavor.chip)) throw Errors.FLAVOR_CHIP_MISMATCH(flavor.id, flavor.chip, image.name, image.chips.join('/'));
+    if (flavor.inviteOnly && principal.role !== 'admin') throw Errors.FLAVOR_NOT_GRANTED(flavor.id);
+    return flavor;
+  }
+
+  private _spec(rec: InstanceRecord): InstanceSpec {
+    const image = this._image(rec.image);
+    const flavor = this._o.flavors.find(f => f.id === rec.flavor);
+    if (!flavor) throw new SpawnError(`flavor "${rec.flavor}" is no longer configured`, { reason: 'flavor', status: 400 });
+    return {
+      id: rec.id,
+      name: rec.name,
+      owner: { id: rec.ownerId, name: rec.ownerName },
+      image,
+      flavor,
+      storage: { type: rec.storageType, sizeGB: rec.storageSizeGB },
+      baseUrl: instanceBaseUrl(rec.id),
+      agentToken: rec.agentToken,
+      env: {}
+    };
+  }
+
+  /** Waits for background operations (bounded) and stops polling. Never stops instances. */
+  async dispose(deadlineMs = 10_000): Promise<void> {
+    if (this._disposed) return;
+    this._disposed = true;
+    if (this._pollTimer) clearTimeout(this._pollTimer);
+    this._unwatch?.();
+    const pending = Promise.allSettled([...this._inflight.values()]);
+    const timeout = new Promise(r => setTimeout(r, deadlineMs).unref());
+    if ((await Promise.race([pending.then(() => 'done'), timeout])) !== 'done') {
+      for (const a of this._aborts) a.abort(new Error('the gateway is shutting down'));
+      await Promise.race([pending, new Promise(r => setTimeout(r, 2_000).unref())]);
+    }
+  }
+}
+
+/** Owners see their own instances; administrators see all. */
+export function canSee(principal: Principal, rec: { ownerId: string }): boolean {
+  return principal.role === 'admin' || principal.userId === rec.ownerId;
+}
+
+/** The public path prefix of an instance. */
+export function instanceBaseUrl(id: string): string {
+  return `/notebooks/${id}/`;
+}
+
+/** Short, URL- and SSH-user-safe ids: 12 characters of [a-z0-9]. */
+export function newInstanceId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(12);
+  let id = '';
+  for (const b of bytes) id += alphabet[b % 36];
+  // The first character is a letter so ids never look like numbers.
+  return alphabet[randomBytes(1)[0]! % 26] + id.slice(1);
+}
+
+function opVerb(op: Operation): string {
+  switch (op) {
+    case 'updateFlavor': return 'change the flavor of';
+    case 'saveImage': return 'save an image of';
+    default: return op;
+  }
+}
+

@@ -1,0 +1,92 @@
+/**
+ * Runs the built gateway (`server/dist/main.cjs`) as a real process on a free port with a
+ * temporary data dir, and signs in as its first administrator.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '..', '..');
+
+export interface GatewayProcess {
+  url: string;
+  dataDir: string;
+  process: ChildProcess;
+  adminToken: string;
+  output: () => string;
+  api(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
+  /** SIGTERM and wait; the data dir is removed unless `keepData`. */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export async function startGatewayProcess(env: Record<string, string> = {}, opts: { dataDir?: string } = {}): Promise<GatewayProcess> {
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'nbg-int-')));
+  const password = 'integration-admin-pw';
+  const child = spawn(process.execPath, [join(ROOT, 'server/dist/main.cjs')], {
+    env: {
+      ...process.env,
+      NBG_PORT: '0',
+      NBG_DATA_DIR: dataDir,
+      NBG_ADMIN_PASSWORD: password,
+      NBG_LOG_LEVEL: 'warn',
+      NBG_RUNTIME: 'local',
+      ...env
+    },
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
+  let out = '';
+  child.stdout!.on('data', d => (out += d));
+  child.stderr!.on('data', d => (out += d));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start in 30 s:\n${out}`)), 30_000);
+    const onData = (): void => {
+      const m = /nbgateway is up at (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', code => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code}:\n${out}`));
+    });
+  });
+  const api: GatewayProcess['api'] = (path, init = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers.set('Content-Type', 'application/json');
+      body = JSON.stringify(init.json);
+    }
+    return fetch(url + path, { ...init, headers, body });
+  };
+  const login = await api('/api/v1/auth/login', { method: 'POST', json: { username: 'admin', password } });
+  if (!login.ok) throw new Error(`sign-in failed: ${login.status} ${await login.text()}`);
+  const adminToken = ((await login.json()) as { token: string }).token;
+  return {
+    url, dataDir, process: child, adminToken, api,
+    output: () => out,
+    async stop({ keepData = false } = {}) {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise(r => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (!keepData) await rm(dataDir, { recursive: true, force: true });
+    }
+  };
+}
+
+/** Polls until `fn` returns a truthy value or the deadline passes. */
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise(r => setTimeout(r, everyMs));
+  }
+}
