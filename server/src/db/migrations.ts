@@ -3,6 +3,7 @@
  * Append new migrations; never edit one that has shipped.
  */
 import type { ISqlDatabase } from './database';
+import { migration as core } from './migrations/001-core';
 
 export interface Migration {
   id: number;
@@ -13,58 +14,12 @@ export interface Migration {
   sqlite?: string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [
-  {
-    id: 1,
-    name: 'users, tokens, instances',
-    sql: [
-      `CREATE TABLE users (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        password_hash TEXT,
-        role TEXT NOT NULL,
-        created_at BIGINT NOT NULL,
-        disabled INTEGER NOT NULL DEFAULT 0
-      )`,
-      `CREATE TABLE tokens (
-        id TEXT PRIMARY KEY,
-        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        kind TEXT NOT NULL,
-        hash TEXT NOT NULL UNIQUE,
-        name TEXT NOT NULL DEFAULT '',
-        created_at BIGINT NOT NULL,
-        expires_at BIGINT,
-        last_used_at BIGINT
-      )`,
-      `CREATE INDEX tokens_user ON tokens(user_id)`,
-      `CREATE TABLE instances (
-        id TEXT PRIMARY KEY,
-        owner_id TEXT NOT NULL REFERENCES users(id),
-        name TEXT NOT NULL,
-        description TEXT NOT NULL DEFAULT '',
-        image TEXT NOT NULL,
-        flavor TEXT NOT NULL,
-        storage_type TEXT NOT NULL,
-        storage_size_gb INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        status_reason TEXT,
-        pending TEXT,
-        agent_token TEXT NOT NULL,
-        driver TEXT NOT NULL,
-        driver_state TEXT,
-        endpoint TEXT,
-        created_at BIGINT NOT NULL,
-        updated_at BIGINT NOT NULL,
-        started_at BIGINT,
-        deleted_at BIGINT,
-        purged_at BIGINT
-      )`,
-      `CREATE UNIQUE INDEX instances_owner_name ON instances(owner_id, name) WHERE deleted_at IS NULL`,
-      `CREATE INDEX instances_owner ON instances(owner_id)`,
-      `CREATE INDEX instances_status ON instances(status)`
-    ]
-  }
-];
+/**
+ * Every migration, in order. Each area adds its own file under `migrations/` and one line
+ * here; ids are unique and ascending (reserved ranges: 1–9 core and control plane,
+ * 10–19 SSH, 20–29 storage, 30–39 images, 40–49 jobs).
+ */
+export const MIGRATIONS: readonly Migration[] = [core].sort((a, b) => a.id - b.id);
 
 /** Applies pending migrations; safe to call from several replicas at once. */
 export async function migrate(db: ISqlDatabase, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
