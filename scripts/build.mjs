@@ -9,7 +9,8 @@
  * Usage: node scripts/build.mjs [kernel-gateway|server|web ...]   (default: all)
  */
 import { build } from 'esbuild';
-import { cp, rm, writeFile, stat } from 'node:fs/promises';
+import { cp, rm, writeFile, stat, readFile, readdir, rename, mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,9 +38,58 @@ async function packageDir(pkg) {
   throw new Error(`package ${pkg} is not installed; run npm ci`);
 }
 
+/** A hash of every file under the given directories (and the lockfile). */
+async function sourceHash(dirs) {
+  const h = createHash('sha256');
+  const walk = async dir => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else {
+        h.update(p);
+        h.update(await readFile(p));
+      }
+    }
+  };
+  for (const d of dirs) await walk(join(root, d));
+  h.update(await readFile(join(root, 'package-lock.json')));
+  h.update(await readFile(fileURLToPath(import.meta.url)));
+  return h.digest('hex');
+}
+
+/**
+ * Builds into a fresh directory and swaps it in, so processes starting from `dist` (agents
+ * launched by tests running at the same time) never see a half-written tree. Skips the build
+ * when the sources are unchanged.
+ */
+async function buildInto(out, sources, fill) {
+  const hash = await sourceHash(sources);
+  const stamp = join(out, '.build-hash');
+  if (!process.env.NBG_FORCE_BUILD && (await readFile(stamp, 'utf8').catch(() => '')) === hash) return false;
+  const tmp = `${out}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await fill(tmp);
+  await writeFile(join(tmp, '.build-hash'), hash);
+  const old = `${out}.old-${process.pid}`;
+  await rename(out, old).catch(() => undefined);
+  await rename(tmp, out);
+  await rm(old, { recursive: true, force: true });
+  return true;
+}
+
 async function buildKernelGateway() {
-  const out = join(root, 'kernel-gateway', 'dist');
-  await rm(out, { recursive: true, force: true });
+  const dist = join(root, 'kernel-gateway', 'dist');
+  return buildInto(dist, ['kernel-gateway/src'], out => fillKernelGateway(out));
+}
+
+async function fillKernelGateway(out) {
   await build({
     entryPoints: [join(root, 'kernel-gateway/src/main.ts')],
     outfile: join(out, 'main.cjs'),
@@ -68,8 +118,10 @@ async function buildKernelGateway() {
 }
 
 async function buildServer() {
-  const out = join(root, 'server', 'dist');
-  await rm(out, { recursive: true, force: true });
+  return buildInto(join(root, 'server', 'dist'), ['server/src'], out => fillServer(out));
+}
+
+async function fillServer(out) {
   await build({
     entryPoints: [join(root, 'server/src/main.ts')],
     outfile: join(out, 'main.cjs'),
