@@ -9,6 +9,7 @@ import { registerHealthRoutes } from './health.routes';
 import { registerAuthRoutes } from './auth.routes';
 import { registerCatalogueRoutes } from './catalogue.routes';
 import { registerInstanceRoutes } from './instances.routes';
+import { registerConvertRoutes } from './convert.routes';
 
 export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.decorateRequest('principal', null);
@@ -16,6 +17,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerAuthRoutes(app, ctx);
   registerCatalogueRoutes(app, ctx);
   registerInstanceRoutes(app, ctx);
+  registerConvertRoutes(app, ctx);
 
   app.setNotFoundHandler((req, reply) => {
     const e = Errors.NOT_FOUND(req.method, req.url.split('?')[0]);
