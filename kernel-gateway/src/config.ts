@@ -30,6 +30,12 @@ export interface Config {
   readonly kernelStartTimeoutMs: number;
   /** Grace given to kernels to exit after shutdown_request before SIGKILL. */
   readonly kernelShutdownGraceMs: number;
+  /** How long a kernel client session outlives its WebSocket, buffering output for a reconnect. */
+  readonly kernelReconnectWindowMs: number;
+  /** Most bytes of kernel output kept for one disconnected client session. */
+  readonly kernelMaxBufferedBytes: number;
+  /** Largest WebSocket message accepted from a client (kernel channels, terminals). */
+  readonly maxWebSocketMessageBytes: number;
   readonly logLevel: LogLevel;
 }
 
@@ -69,6 +75,9 @@ export const FIELDS: ReadonlyArray<Field<keyof Config>> = [
   { key: 'jupyterPath', flag: '--jupyter-path', env: 'JUPYTER_PATH', help: 'extra kernelspec roots (colon-separated)', parse: list },
   { key: 'kernelStartTimeoutMs', flag: '--kernel-start-timeout-ms', env: 'NBG_KG_KERNEL_START_TIMEOUT_MS', help: 'kernel readiness timeout', parse: int('kernelStartTimeoutMs') },
   { key: 'kernelShutdownGraceMs', flag: '--kernel-shutdown-grace-ms', env: 'NBG_KG_KERNEL_SHUTDOWN_GRACE_MS', help: 'grace before SIGKILL', parse: int('kernelShutdownGraceMs') },
+  { key: 'kernelReconnectWindowMs', flag: '--kernel-reconnect-window-ms', env: 'NBG_KG_KERNEL_RECONNECT_WINDOW_MS', help: 'client session kept after its WebSocket drops', parse: int('kernelReconnectWindowMs') },
+  { key: 'kernelMaxBufferedBytes', flag: '--kernel-max-buffered-bytes', env: 'NBG_KG_KERNEL_MAX_BUFFERED_BYTES', help: 'output kept per disconnected client', parse: int('kernelMaxBufferedBytes') },
+  { key: 'maxWebSocketMessageBytes', flag: '--max-websocket-message-bytes', env: 'NBG_KG_MAX_WEBSOCKET_MESSAGE_BYTES', help: 'largest client WebSocket message', parse: int('maxWebSocketMessageBytes') },
   {
     key: 'logLevel', flag: '--log-level', env: 'NBG_KG_LOG_LEVEL', help: 'debug, info, warn or error',
     parse: v => {
@@ -91,6 +100,9 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
     jupyterPath: [],
     kernelStartTimeoutMs: 60_000,
     kernelShutdownGraceMs: 3_000,
+    kernelReconnectWindowMs: 30_000,
+    kernelMaxBufferedBytes: 32 << 20,
+    maxWebSocketMessageBytes: 256 << 20,
     logLevel: env.NBG_KG_LOG_LEVEL === 'debug' ? 'debug' : 'info'
   };
 }

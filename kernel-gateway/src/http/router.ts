@@ -7,70 +7,115 @@
  * pattern but not the method answers 405, as Tornado does for Jupyter Server.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JupyterError } from '../errors';
 
 export type Params = Record<string, string>;
 export type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void> | void;
 
+/**
+ * Whether a successful request counts as user activity for the activity feed.
+ *
+ * #### Notes
+ * Reads that JupyterLab repeats on a timer (kernel, session and terminal lists, the open
+ * directory) are `passive`: an unattended browser tab must not keep an instance alive.
+ */
+export type ActivityKind = 'active' | 'passive';
+
+export interface RouteOptions {
+  /** Defaults to `passive` for GET/HEAD and `active` for everything else. */
+  activity?: ActivityKind;
+}
+
 interface Route {
   method: string;
-  segments: string[];
+  pattern: Pattern;
   handler: Handler;
+  activity: ActivityKind;
 }
 
 export type RouteMatch =
-  | { kind: 'found'; handler: Handler; params: Params }
+  | { kind: 'found'; handler: Handler; params: Params; activity: ActivityKind }
   | { kind: 'method-not-allowed'; allowed: string[] }
   | { kind: 'not-found' };
 
 export class Router {
   private readonly _routes: Route[] = [];
 
-  add(method: string, pattern: string, handler: Handler): this {
-    this._routes.push({ method, segments: split(pattern), handler });
+  add(method: string, pattern: string, handler: Handler, opts: RouteOptions = {}): this {
+    const activity = opts.activity ?? (method === 'GET' ? 'passive' : 'active');
+    this._routes.push({ method, pattern: compilePattern(pattern), handler, activity });
     return this;
   }
 
-  get(p: string, h: Handler): this { return this.add('GET', p, h); }
-  post(p: string, h: Handler): this { return this.add('POST', p, h); }
-  put(p: string, h: Handler): this { return this.add('PUT', p, h); }
-  patch(p: string, h: Handler): this { return this.add('PATCH', p, h); }
-  delete(p: string, h: Handler): this { return this.add('DELETE', p, h); }
+  get(p: string, h: Handler, o?: RouteOptions): this { return this.add('GET', p, h, o); }
+  post(p: string, h: Handler, o?: RouteOptions): this { return this.add('POST', p, h, o); }
+  put(p: string, h: Handler, o?: RouteOptions): this { return this.add('PUT', p, h, o); }
+  patch(p: string, h: Handler, o?: RouteOptions): this { return this.add('PATCH', p, h, o); }
+  delete(p: string, h: Handler, o?: RouteOptions): this { return this.add('DELETE', p, h, o); }
 
   /** Matches a path relative to the base URL (no leading slash needed). */
   match(method: string, path: string): RouteMatch {
-    const parts = split(path);
+    const parts = splitPath(path);
     const allowed: string[] = [];
     for (const route of this._routes) {
-      const params = matchSegments(route.segments, parts);
+      const params = matchPattern(route.pattern, parts);
       if (!params) continue;
       if (route.method === method || (method === 'HEAD' && route.method === 'GET')) {
-        return { kind: 'found', handler: route.handler, params };
+        return { kind: 'found', handler: route.handler, params, activity: route.activity };
       }
-      allowed.push(route.method);
+      if (!allowed.includes(route.method)) allowed.push(route.method);
     }
     return allowed.length ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' };
   }
 }
 
-function split(path: string): string[] {
+/** A compiled path pattern (see the module comment for the syntax). */
+export interface Pattern {
+  readonly segments: readonly string[];
+}
+
+export function compilePattern(pattern: string): Pattern {
+  const segments = splitPath(pattern);
+  segments.forEach((s, i) => {
+    if (s.startsWith('*') && i !== segments.length - 1) throw new Error(`"${s}" must be the last segment of "${pattern}"`);
+  });
+  return { segments };
+}
+
+/** Splits a path into its non-empty segments, still percent-encoded. */
+export function splitPath(path: string): string[] {
   return path.split('/').filter(s => s.length > 0);
 }
 
-function matchSegments(pattern: string[], parts: string[]): Params | null {
+/**
+ * Matches already-split path segments against a pattern.
+ * @returns the decoded parameters, or null when the path does not match.
+ * @throws 400 when a segment is not valid percent-encoding.
+ */
+export function matchPattern(pattern: Pattern, parts: readonly string[]): Params | null {
   const params: Params = {};
-  for (let i = 0; i < pattern.length; i++) {
-    const seg = pattern[i]!;
+  const segs = pattern.segments;
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i]!;
     if (seg.startsWith('*')) {
-      params[seg.slice(1)] = parts.slice(i).map(decodeURIComponent).join('/');
+      params[seg.slice(1)] = parts.slice(i).map(decode).join('/');
       return params;
     }
     const part = parts[i];
     if (part === undefined) return null;
     if (seg.startsWith(':')) {
-      params[seg.slice(1)] = decodeURIComponent(part);
+      params[seg.slice(1)] = decode(part);
     } else if (seg !== part) {
       return null;
     }
   }
-  return parts.length === pattern.length ? params : null;
+  return parts.length === segs.length ? params : null;
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new JupyterError(400, `path segment "${segment}" is not valid percent-encoding`);
+  }
 }

@@ -1,26 +1,22 @@
 /**
  * `/api` (version) and `/api/status` (jupyter_server api.yaml `/`, `/status`).
  */
-import type { Router } from '../../http/router';
+import type { RouteTables } from '../../http/server';
 import { sendJson } from '../../http/respond';
+import type { ActivityTracker } from '../../platform/activity/tracker';
 import type { KernelManager } from '../kernels/manager';
 
 /** The jupyter_server version we are compatible with, reported at `/api`. */
 export const COMPATIBLE_SERVER_VERSION = '2.14.0';
 
-export interface StatusSource {
-  started: Date;
-  lastActivity(): Date;
-  connections(): number;
-}
-
-export function registerApiRoutes(router: Router, kernels: KernelManager, status: StatusSource): void {
-  router.get('api', (_req, res) => sendJson(res, 200, { version: COMPATIBLE_SERVER_VERSION }));
-  router.get('api/status', (_req, res) =>
+export function registerApiRoutes({ http }: RouteTables, kernels: KernelManager, activity: ActivityTracker): void {
+  http.get('api', (_req, res) => sendJson(res, 200, { version: COMPATIBLE_SERVER_VERSION }));
+  // Monitoring reads this on a timer; like jupyter_server, it does not count as activity.
+  http.get('api/status', (_req, res) =>
     sendJson(res, 200, {
-      started: status.started.toISOString(),
-      last_activity: status.lastActivity().toISOString(),
-      connections: status.connections(),
+      started: activity.started.toISOString(),
+      last_activity: activity.lastActivity.toISOString(),
+      connections: activity.connections(),
       kernels: kernels.size
     })
   );

@@ -2,18 +2,17 @@
  * `/api/kernels` REST handlers and the `/api/kernels/<id>/channels` WebSocket
  * (jupyter_server api.yaml `/kernels`, `services/kernels/handlers.py`).
  */
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import type { WebSocketServer } from 'ws';
-import type { Router } from '../../http/router';
+import type { RouteTables } from '../../http/server';
+import type { WsRouter } from '../../http/ws-router';
 import { asObject, readJson, sendJson, sendNoContent } from '../../http/respond';
 import { badRequest } from '../../errors';
 import type { KernelManager } from './manager';
+import { V1_PROTOCOL } from './ws-serialize';
 
 const BODY_LIMIT = 1 << 20;
 
-export function registerKernelRoutes(router: Router, kernels: KernelManager, baseUrl: string): void {
+export function registerKernelRoutes({ http: router, ws }: RouteTables, kernels: KernelManager, baseUrl: string): void {
   router.get('api/kernels', (_req, res) => sendJson(res, 200, kernels.list()));
 
   router.post('api/kernels', async (req, res) => {
@@ -41,6 +40,8 @@ export function registerKernelRoutes(router: Router, kernels: KernelManager, bas
   router.post('api/kernels/:id/restart', async (_req, res, { id }) => {
     sendJson(res, 200, await kernels.restart(id!));
   });
+
+  registerKernelChannels(ws, kernels);
 }
 
 function parseEnv(env: unknown): Record<string, string> {
@@ -56,22 +57,17 @@ function parseEnv(env: unknown): Record<string, string> {
 }
 
 /**
- * Handles an upgrade to `api/kernels/<id>/channels`.
- * @returns false when the path is not a kernel channel (the caller answers 404).
+ * `api/kernels/<id>/channels`: attaches the WebSocket to the client session named by
+ * `session_id` (a new one when absent), speaking v1 when the client offers it.
  */
-export function handleChannelsUpgrade(
-  kernels: KernelManager,
-  wss: WebSocketServer,
-  relPath: string,
-  url: URL,
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer
-): boolean {
-  const m = /^api\/kernels\/([^/]+)\/channels\/?$/.exec(relPath);
-  if (!m) return false;
-  const kernel = kernels.get(decodeURIComponent(m[1]!));
-  const sessionId = url.searchParams.get('session_id') || randomUUID();
-  wss.handleUpgrade(req, socket, head, ws => kernels.connect(kernel, sessionId, ws));
-  return true;
+function registerKernelChannels(ws: WsRouter, kernels: KernelManager): void {
+  ws.add(
+    'api/kernels/:id/channels',
+    async ({ params, url, accept }) => {
+      const kernel = kernels.get(params.id!);
+      const sessionId = url.searchParams.get('session_id') || randomUUID();
+      kernels.connect(kernel, sessionId, await accept());
+    },
+    { protocols: [V1_PROTOCOL] }
+  );
 }

@@ -8,6 +8,8 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../../logger';
 import { JupyterError, notFound } from '../../errors';
 import type { KernelSpecManager } from '../kernelspecs/manager';
+import type { IDisposable } from '../../lifecycle';
+import type { IActivitySource } from '../../platform/activity/tracker';
 import { Kernel, type ExecutionState } from './kernel';
 import { KernelClient, type KernelClientOptions } from './kernel-client';
 
@@ -30,7 +32,7 @@ export interface KernelManagerOptions extends KernelClientOptions {
   onActivity?: () => void;
 }
 
-export class KernelManager {
+export class KernelManager implements IActivitySource, IDisposable {
   private readonly _kernels = new Map<string, Kernel>();
   private readonly _clients = new Map<string, KernelClient>();
   private readonly _starting = new Set<Promise<unknown>>();
@@ -60,9 +62,21 @@ export class KernelManager {
     return modelOf(this.get(id));
   }
 
-  /** Total connections and latest activity, for `/api/status` and the activity feed. */
   kernels(): Iterable<Kernel> {
     return this._kernels.values();
+  }
+
+  /** Open kernel WebSockets (IActivitySource). */
+  connections(): number {
+    let n = 0;
+    for (const k of this._kernels.values()) n += k.connections;
+    return n;
+  }
+
+  /** Whether any kernel is running code (IActivitySource). */
+  busy(): boolean {
+    for (const k of this._kernels.values()) if (k.executionState === 'busy') return true;
+    return false;
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { join, extname } from 'node:path';
-import type { Router } from '../../http/router';
+import type { RouteTables } from '../../http/server';
 import { sendJson } from '../../http/respond';
 import { notFound } from '../../errors';
 import type { KernelSpecEntry, KernelSpecManager } from './manager';
@@ -22,7 +22,7 @@ export function specModel(entry: KernelSpecEntry, baseUrl: string): Record<strin
   return { name: entry.name, spec: { argv, display_name, language, interrupt_mode, env, metadata }, resources };
 }
 
-export function registerKernelSpecRoutes(router: Router, specs: KernelSpecManager, baseUrl: string): void {
+export function registerKernelSpecRoutes({ http: router }: RouteTables, specs: KernelSpecManager, baseUrl: string): void {
   router.get('api/kernelspecs', async (_req, res) => {
     const all = await specs.all();
     const kernelspecs: Record<string, unknown> = {};
