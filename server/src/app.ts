@@ -23,6 +23,10 @@ import { InstanceManager } from './instances/manager';
 import { InstanceProxy } from './proxy/proxy';
 import { registerRoutes } from './api/router';
 import type { ApiContext } from './api/context';
+import { SqlAuditLog } from './audit/sql-audit-log';
+import { actorOf, sourceIpOf, type IAuditLog } from './audit/audit';
+import { OpenAudit } from './audit/open-audit';
+import { HttpError } from './errors';
 
 export interface AppOptions {
   log: Logger;
@@ -37,6 +41,7 @@ export interface App {
   readonly db: ISqlDatabase;
   readonly instances: InstanceManager;
   readonly users: UserStore;
+  readonly audit: IAuditLog;
   /** Where the first admin's generated password was written, when it was generated now. */
   readonly initialPasswordFile: string | undefined;
   listen(): Promise<{ port: number; url: string }>;
@@ -50,6 +55,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const db = store.add(await openDatabase(config.databaseUrl));
     await migrate(db);
     const users = new UserStore(db);
+    const audit = store.add(new SqlAuditLog({ db, retentionDays: config.auditRetentionDays, log: log.child({ svc: 'audit' }) }));
+    audit.start();
     const first = await ensureFirstAdmin(users, config, log);
     const presets = loadCatalogue(config.catalogueFile);
     const images = (): readonly ImageEntry[] => presets;
@@ -69,11 +76,21 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     store.add(instances);
     const auth = new Authenticator(users);
 
+    const opens = new OpenAudit({ audit });
     const proxy = new InstanceProxy({
       log: log.child({ svc: 'proxy' }),
       resolve: async (req, id, url) => {
         const principal = await auth.authenticate(req, { allowQueryToken: true, url, websocket: req.headers.upgrade !== undefined });
-        return instances.resolveOpen(principal, id);
+        const sourceIp = sourceIpOf(req, config.trustProxy);
+        try {
+          const target = await instances.resolveOpen(principal, id);
+          await opens.note(actorOf(principal), sourceIp, { type: 'notebook', id, name: target.name, ownerId: target.ownerId }, 'success');
+          return target;
+        } catch (err) {
+          const code = err instanceof HttpError ? err.code : 'NB_ERR_INTERNAL';
+          await opens.note(actorOf(principal), sourceIp, { type: 'notebook', id }, 'failure', { code });
+          throw err;
+        }
       }
     });
 
@@ -91,7 +108,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         return server;
       }
     });
-    const ctx: ApiContext = { config, log, db, users, auth, instances, images, version: opts.version };
+    const ctx: ApiContext = { config, log, db, users, auth, instances, images, version: opts.version, audit };
     registerRoutes(fastify, ctx);
     await fastify.ready();
 
@@ -121,7 +138,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     await instances.start();
 
     return {
-      config, server, db, instances, users,
+      config, server, db, instances, users, audit,
       initialPasswordFile: first.passwordFile,
       async listen() {
         await new Promise<void>((resolve, reject) => {

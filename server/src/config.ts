@@ -48,6 +48,27 @@ export interface Config {
   /** Flavors (SPEC §2); configuration, not code. */
   readonly flavors: readonly Flavor[];
   readonly logLevel: LevelWithSilent;
+  // ---- control plane (issue 5) ----
+  /** Days audit records are kept (SPEC §9). */
+  readonly auditRetentionDays: number;
+  /** Address of the Prometheus `/metrics` listener, separate from the public one. */
+  readonly metricsHost: string;
+  /** Port of the `/metrics` listener; 0 picks a free one (printed at start); -1 turns it off. */
+  readonly metricsPort: number;
+  /** Failed sign-ins allowed per user name (and 4× that per address) within the window. */
+  readonly loginMaxFailures: number;
+  /** Window of the sign-in rate limit. */
+  readonly loginWindowSeconds: number;
+  /** Interval of the lease check (TIMING expiry, IDLE detection). */
+  readonly leaseCheckIntervalMs: number;
+  /** Smallest IDLE timeout a lease may ask for, in minutes (may be fractional). */
+  readonly leaseIdleMinMinutes: number;
+  /** IDLE timeout given to new instances that ask for none; 0 = no idle stop by default. */
+  readonly defaultIdleMinutes: number;
+  /** Hours an `Idempotency-Key` is remembered. */
+  readonly idempotencyTtlHours: number;
+  /** Trust `X-Forwarded-For` from a reverse proxy for the client address (audit, rate limits). */
+  readonly trustProxy: boolean;
 }
 
 type Scalar = Exclude<keyof Config, 'flavors'>;
@@ -66,6 +87,16 @@ const int = (name: string, min = 0) => (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${v}"`);
   return n;
+};
+const num = (name: string, min = 0) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, got "${v}"`);
+  return n;
+};
+const bool = (name: string) => (v: string): boolean => {
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new Error(`${name} must be true or false, got "${v}"`);
 };
 const oneOf = <T extends string>(name: string, values: readonly T[]) => (v: string): T => {
   if (!values.includes(v as T)) throw new Error(`${name} must be one of ${values.join(', ')}; got "${v}"`);
@@ -90,6 +121,16 @@ export const FIELDS: readonly Field[] = [
   { key: 'sessionTtlHours', flag: '--session-ttl-hours', env: 'NBG_SESSION_TTL_HOURS', help: 'sign-in session lifetime', parse: int('sessionTtlHours', 1) },
   { key: 'catalogueFile', flag: '--catalogue', env: 'NBG_CATALOGUE', help: 'image catalogue JSON', parse: str },
   { key: 'kernelGatewayDir', flag: '--kernel-gateway-dir', env: 'NBG_KERNEL_GATEWAY_DIR', help: 'built kernel gateway (agent)', parse: str },
+  { key: 'auditRetentionDays', flag: '--audit-retention-days', env: 'NBG_AUDIT_RETENTION_DAYS', help: 'days audit records are kept', parse: int('auditRetentionDays', 1) },
+  { key: 'metricsHost', flag: '--metrics-host', env: 'NBG_METRICS_HOST', help: 'address of the /metrics listener', parse: str },
+  { key: 'metricsPort', flag: '--metrics-port', env: 'NBG_METRICS_PORT', help: '/metrics port (0 = any, -1 = off)', parse: int('metricsPort', -1) },
+  { key: 'loginMaxFailures', flag: '--login-max-failures', env: 'NBG_LOGIN_MAX_FAILURES', help: 'failed sign-ins per user name per window', parse: int('loginMaxFailures', 1) },
+  { key: 'loginWindowSeconds', flag: '--login-window-seconds', env: 'NBG_LOGIN_WINDOW_SECONDS', help: 'sign-in rate-limit window', parse: int('loginWindowSeconds', 1) },
+  { key: 'leaseCheckIntervalMs', flag: '--lease-check-interval-ms', env: 'NBG_LEASE_CHECK_INTERVAL_MS', help: 'auto-stop check interval', parse: int('leaseCheckIntervalMs', 100) },
+  { key: 'leaseIdleMinMinutes', flag: '--lease-idle-min-minutes', env: 'NBG_LEASE_IDLE_MIN_MINUTES', help: 'smallest IDLE timeout allowed (minutes)', parse: num('leaseIdleMinMinutes') },
+  { key: 'defaultIdleMinutes', flag: '--default-idle-minutes', env: 'NBG_DEFAULT_IDLE_MINUTES', help: 'IDLE timeout of new instances (0 = none)', parse: num('defaultIdleMinutes') },
+  { key: 'idempotencyTtlHours', flag: '--idempotency-ttl-hours', env: 'NBG_IDEMPOTENCY_TTL_HOURS', help: 'hours an Idempotency-Key is kept', parse: int('idempotencyTtlHours', 1) },
+  { key: 'trustProxy', flag: '--trust-proxy', env: 'NBG_TRUST_PROXY', help: 'trust X-Forwarded-For for client addresses', parse: bool('trustProxy') },
   { key: 'logLevel', flag: '--log-level', env: 'NBG_LOG_LEVEL', help: 'trace … fatal, or silent', parse: oneOf('logLevel', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const) }
 ];
 
@@ -116,7 +157,17 @@ export function defaults(installRoot: string): Config {
     catalogueFile: join(installRoot, 'images', 'catalogue.json'),
     kernelGatewayDir: join(installRoot, 'kernel-gateway', 'dist'),
     flavors: DEFAULT_FLAVORS,
-    logLevel: 'info'
+    logLevel: 'info',
+    auditRetentionDays: 7,
+    metricsHost: '127.0.0.1',
+    metricsPort: 0,
+    loginMaxFailures: 5,
+    loginWindowSeconds: 300,
+    leaseCheckIntervalMs: 15_000,
+    leaseIdleMinMinutes: 5,
+    defaultIdleMinutes: 0,
+    idempotencyTtlHours: 24,
+    trustProxy: false
   };
 }
 

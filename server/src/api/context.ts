@@ -10,6 +10,7 @@ import type { UserStore } from '../auth/user-store';
 import type { ImageEntry } from '../catalogue/images';
 import type { InstanceManager } from '../instances/manager';
 import type { ISqlDatabase } from '../db/database';
+import type { IAuditLog } from '../audit/audit';
 
 export interface ApiContext {
   config: Config;
@@ -20,6 +21,8 @@ export interface ApiContext {
   instances: InstanceManager;
   images: () => readonly ImageEntry[];
   version: string;
+  /** The audit trail (SPEC §9); see docs/architecture.md "Contracts between areas". */
+  audit: IAuditLog;
 }
 
 declare module 'fastify' {

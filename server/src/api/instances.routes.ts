@@ -10,6 +10,7 @@ import { validateCreate, validateUpdate } from '../instances/validate';
 import type { NotebookInstance, Page } from './types';
 import { parsePaging } from './paging';
 import { principalOf, type ApiContext } from './context';
+import { audited, notebookRef, notebookResource } from './audited';
 
 /** The wire model of an instance; secrets and driver internals stay behind. */
 export function toWire(rec: InstanceRecord): NotebookInstance {
@@ -35,7 +36,9 @@ export function toWire(rec: InstanceRecord): NotebookInstance {
 export function registerInstanceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/api/v1/notebooks', async (req, reply) => {
     const p = await principalOf(ctx, req);
-    const rec = await ctx.instances.create(p, validateCreate(req.body));
+    const name = (req.body as { name?: unknown } | undefined)?.name;
+    const rec = await audited(ctx, req, p, 'createNotebook', { type: 'notebook', id: '', name: typeof name === 'string' ? name.slice(0, 64) : '', ownerId: p.userId },
+      () => ctx.instances.create(p, validateCreate(req.body)), { resourceOf: notebookResource });
     reply.code(201).header('Location', `/api/v1/notebooks/${rec.id}`);
     return toWire(rec);
   });
@@ -56,25 +59,34 @@ export function registerInstanceRoutes(app: FastifyInstance, ctx: ApiContext): v
 
   app.patch('/api/v1/notebooks/:id', async req => {
     const p = await principalOf(ctx, req);
-    return toWire(await ctx.instances.update(p, (req.params as { id: string }).id, validateUpdate(req.body)));
+    const id = (req.params as { id: string }).id;
+    const body = validateUpdate(req.body);
+    return toWire(await audited(ctx, req, p, 'updateNotebook', await notebookRef(ctx, p, id), () => ctx.instances.update(p, id, body), {
+      details: { fields: Object.keys(body) }
+    }));
   });
 
   app.delete('/api/v1/notebooks/:id', async (req, reply) => {
     const p = await principalOf(ctx, req);
-    await ctx.instances.deleteInstance(p, (req.params as { id: string }).id);
+    const id = (req.params as { id: string }).id;
+    await audited(ctx, req, p, 'deleteNotebook', await notebookRef(ctx, p, id), () => ctx.instances.deleteInstance(p, id));
     reply.code(204);
   });
 
   app.post('/api/v1/notebooks/:id/start', async (req, reply) => {
     const p = await principalOf(ctx, req);
+    const id = (req.params as { id: string }).id;
+    const rec = await audited(ctx, req, p, 'startNotebook', await notebookRef(ctx, p, id), () => ctx.instances.startInstance(p, id));
     reply.code(202);
-    return toWire(await ctx.instances.startInstance(p, (req.params as { id: string }).id));
+    return toWire(rec);
   });
 
   app.post('/api/v1/notebooks/:id/stop', async (req, reply) => {
     const p = await principalOf(ctx, req);
+    const id = (req.params as { id: string }).id;
+    const rec = await audited(ctx, req, p, 'stopNotebook', await notebookRef(ctx, p, id), () => ctx.instances.stopInstance(p, id));
     reply.code(202);
-    return toWire(await ctx.instances.stopInstance(p, (req.params as { id: string }).id));
+    return toWire(rec);
   });
 
   app.get('/api/v1/notebooks/:id/progress', async req => {

@@ -9,6 +9,7 @@ import { registerHealthRoutes } from './health.routes';
 import { registerAuthRoutes } from './auth.routes';
 import { registerCatalogueRoutes } from './catalogue.routes';
 import { registerInstanceRoutes } from './instances.routes';
+import { registerAuditRoutes } from './audit.routes';
 import { registerConvertRoutes } from './convert.routes';
 
 export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -17,6 +18,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerAuthRoutes(app, ctx);
   registerCatalogueRoutes(app, ctx);
   registerInstanceRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
   registerConvertRoutes(app, ctx);
 
   app.setNotFoundHandler((req, reply) => {

@@ -40,4 +40,7 @@ export interface OpenTarget {
   instanceId: string;
   endpoint: Endpoint;
   agentToken: string;
+  /** For the audit trail. */
+  name: string;
+  ownerId: string;
 }

@@ -90,7 +90,7 @@ export class InstanceManager extends EventEmitter {
     const rec = await this.get(principal, id);
     this._assertAllowed('open', rec);
     if (!rec.endpoint) throw Errors.INSTANCE_UNREACHABLE('no endpoint recorded');
-    return { instanceId: rec.id, endpoint: rec.endpoint, agentToken: rec.agentToken };
+    return { instanceId: rec.id, endpoint: rec.endpoint, agentToken: rec.agentToken, name: rec.name, ownerId: rec.ownerId };
   }
 
   // ---- commands --------------------------------------------------------------------------
