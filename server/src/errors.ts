@@ -63,6 +63,18 @@ export const Errors = {
   FLAVOR_CHIP_MISMATCH: code('NB_ERR_FLAVOR_CHIP_MISMATCH', 'Flavor "%s" uses %s chips but image "%s" supports only %s', 400),
   FLAVOR_NOT_GRANTED: code('NB_ERR_FLAVOR_NOT_GRANTED', 'Flavor "%s" is invite-only; ask an administrator to grant it to you', 403),
   DRIVER_UNSUPPORTED: code('NB_ERR_DRIVER_UNSUPPORTED', 'The %s runtime cannot run this instance: %s', 400),
+  // Control plane (issue 5): sign-in, tokens, users, access control, leases, idempotency
+  RATE_LIMITED: code('NB_ERR_RATE_LIMITED', 'Too many failed sign-ins; try again in %s seconds', 429),
+  CSRF: code('NB_ERR_CSRF', 'Missing or wrong X-XSRFToken header: browser requests with the session cookie must echo the _xsrf cookie in it', 403),
+  ACCESS_DENIED: code('NB_ERR_ACCESS_DENIED', '%s', 403),
+  TOKEN_SCOPE: code('NB_ERR_TOKEN_SCOPE', 'This token is limited to %s; %s needs a token with that scope', 403),
+  TOKEN_NOT_FOUND: code('NB_ERR_TOKEN_NOT_FOUND', 'Token %s not found', 404),
+  PASSWORD_WRONG: code('NB_ERR_PASSWORD_WRONG', 'The current password is wrong', 403),
+  USER_NOT_FOUND: code('NB_ERR_USER_NOT_FOUND', 'User %s not found', 404),
+  USER_EXISTS: code('NB_ERR_USER_EXISTS', 'A user named "%s" already exists', 409),
+  LAST_ADMIN: code('NB_ERR_LAST_ADMIN', '%s is the last enabled administrator; make someone else an administrator first', 409),
+  IDEMPOTENCY_MISMATCH: code('NB_ERR_IDEMPOTENCY_MISMATCH', 'Idempotency-Key "%s" was used with a different request; use a new key for a new request', 422),
+  IDEMPOTENCY_IN_PROGRESS: code('NB_ERR_IDEMPOTENCY_IN_PROGRESS', 'A request with Idempotency-Key "%s" is still being processed; retry later', 409),
   // Upstreams
   INSTANCE_UNREACHABLE: code('NB_ERR_INSTANCE_UNREACHABLE', 'The instance is not answering (%s); it may be restarting', 503),
   INTERNAL: code('NB_ERR_INTERNAL', 'Internal error; the gateway log has the details (request id %s)', 500)
