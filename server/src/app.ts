@@ -15,7 +15,10 @@ import { migrate } from './db/migrations';
 import { UserStore } from './auth/user-store';
 import { Authenticator } from './auth/authenticate';
 import { ensureFirstAdmin } from './auth/bootstrap';
-import { loadCatalogue, type ImageEntry } from './catalogue/images';
+import { loadCatalogue } from './catalogue/images';
+import { CustomImageStore } from './images/custom-image-store';
+import { ImageCatalogue } from './images/image-catalogue';
+import { SaveImageService } from './images/save-image';
 import type { IRuntimeDriver } from './drivers/driver';
 import { selectDriver } from './drivers/select';
 import { InstanceStore } from './instances/instance-store';
@@ -58,8 +61,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const audit = store.add(new SqlAuditLog({ db, retentionDays: config.auditRetentionDays, log: log.child({ svc: 'audit' }) }));
     audit.start();
     const first = await ensureFirstAdmin(users, config, log);
-    const presets = loadCatalogue(config.catalogueFile);
-    const images = (): readonly ImageEntry[] => presets;
+    const customImages = new CustomImageStore(db);
+    const images = new ImageCatalogue(loadCatalogue(config.catalogueFile), customImages);
     const driver = store.add(opts.driver ?? (await selectDriver(config, log)));
     const instances = new InstanceManager({
       store: new InstanceStore(db),
@@ -108,7 +111,12 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         return server;
       }
     });
-    const ctx: ApiContext = { config, log, db, users, auth, instances, images, version: opts.version, audit };
+    const saveImage = new SaveImageService({
+      store: customImages, catalogue: images, instances, ops: driver.images, runtimeKind: driver.kind,
+      maxBytes: config.imageMaxBytes, registry: config.registry, audit, log: log.child({ svc: 'images' })
+    });
+    await saveImage.cleanupUnfinished();
+    const ctx: ApiContext = { config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit };
     registerRoutes(fastify, ctx);
     await fastify.ready();
 

@@ -45,12 +45,18 @@ export interface Config {
   readonly catalogueFile: string;
   /** The built kernel gateway (agent) that drivers run in instances. */
   readonly kernelGatewayDir: string;
+  /** The built console and JupyterLab (`web/dist`), served at `/`, `/static/` and `/notebooks/<id>/lab`. */
+  readonly webDir: string;
   /** Flavors (SPEC §2); configuration, not code. */
   readonly flavors: readonly Flavor[];
   readonly logLevel: LevelWithSilent;
   // ---- control plane (issue 5) ----
   /** Days audit records are kept (SPEC §9). */
   readonly auditRetentionDays: number;
+  /** Largest custom image accepted by save-as-image, in bytes (SPEC §3: 9.5 GB). */
+  readonly imageMaxBytes: number;
+  /** Registry (`host:port[/prefix]`) saved images are pushed to; empty for none. */
+  readonly registry: string;
   /** Address of the Prometheus `/metrics` listener, separate from the public one. */
   readonly metricsHost: string;
   /** Port of the `/metrics` listener; 0 picks a free one (printed at start); -1 turns it off. */
@@ -121,6 +127,9 @@ export const FIELDS: readonly Field[] = [
   { key: 'sessionTtlHours', flag: '--session-ttl-hours', env: 'NBG_SESSION_TTL_HOURS', help: 'sign-in session lifetime', parse: int('sessionTtlHours', 1) },
   { key: 'catalogueFile', flag: '--catalogue', env: 'NBG_CATALOGUE', help: 'image catalogue JSON', parse: str },
   { key: 'kernelGatewayDir', flag: '--kernel-gateway-dir', env: 'NBG_KERNEL_GATEWAY_DIR', help: 'built kernel gateway (agent)', parse: str },
+  { key: 'webDir', flag: '--web-dir', env: 'NBG_WEB_DIR', help: 'built console and JupyterLab assets', parse: str },
+  { key: 'imageMaxBytes', flag: '--image-max-bytes', env: 'NBG_IMAGE_MAX_BYTES', help: 'largest custom image (bytes)', parse: int('imageMaxBytes', 1) },
+  { key: 'registry', flag: '--registry', env: 'NBG_REGISTRY', help: 'registry saved images are pushed to (host:port[/prefix])', parse: str },
   { key: 'auditRetentionDays', flag: '--audit-retention-days', env: 'NBG_AUDIT_RETENTION_DAYS', help: 'days audit records are kept', parse: int('auditRetentionDays', 1) },
   { key: 'metricsHost', flag: '--metrics-host', env: 'NBG_METRICS_HOST', help: 'address of the /metrics listener', parse: str },
   { key: 'metricsPort', flag: '--metrics-port', env: 'NBG_METRICS_PORT', help: '/metrics port (0 = any, -1 = off)', parse: int('metricsPort', -1) },
@@ -156,9 +165,12 @@ export function defaults(installRoot: string): Config {
     sessionTtlHours: 12,
     catalogueFile: join(installRoot, 'images', 'catalogue.json'),
     kernelGatewayDir: join(installRoot, 'kernel-gateway', 'dist'),
+    webDir: join(installRoot, 'web', 'dist'),
     flavors: DEFAULT_FLAVORS,
     logLevel: 'info',
     auditRetentionDays: 7,
+    imageMaxBytes: Math.round(9.5 * 1024 ** 3),
+    registry: '',
     metricsHost: '127.0.0.1',
     metricsPort: 0,
     loginMaxFailures: 5,
@@ -208,7 +220,7 @@ export function loadConfig(
     out[field.key] = field.parse(value);
   }
   Object.assign(out, overrides);
-  for (const k of ['dataDir', 'catalogueFile', 'kernelGatewayDir'] as const) {
+  for (const k of ['dataDir', 'catalogueFile', 'kernelGatewayDir', 'webDir'] as const) {
     const v = out[k] as string;
     if (!isAbsolute(v)) out[k] = resolve(v);
   }

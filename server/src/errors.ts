@@ -63,6 +63,12 @@ export const Errors = {
   FLAVOR_CHIP_MISMATCH: code('NB_ERR_FLAVOR_CHIP_MISMATCH', 'Flavor "%s" uses %s chips but image "%s" supports only %s', 400),
   FLAVOR_NOT_GRANTED: code('NB_ERR_FLAVOR_NOT_GRANTED', 'Flavor "%s" is invite-only; ask an administrator to grant it to you', 403),
   DRIVER_UNSUPPORTED: code('NB_ERR_DRIVER_UNSUPPORTED', 'The %s runtime cannot run this instance: %s', 400),
+  // SSH (issue 6)
+  SSH_KEY_INVALID: code('NB_ERR_SSH_KEY_INVALID', 'Invalid SSH public key: %s', 400),
+  SSH_KEY_NOT_FOUND: code('NB_ERR_SSH_KEY_NOT_FOUND', 'SSH key %s not found', 404),
+  SSH_KEY_EXISTS: code('NB_ERR_SSH_KEY_EXISTS', '%s', 409),
+  SSH_KEY_QUOTA: code('NB_ERR_SSH_KEY_QUOTA', 'You already have %s SSH keys, the most allowed; delete one first', 403),
+  SSH_NOT_SUPPORTED: code('NB_ERR_SSH_NOT_SUPPORTED', 'Image "%s" does not support SSH (its catalogue entry says ssh: false); create the instance without "ssh" or pick another image', 400),
   // Control plane (issue 5): sign-in, tokens, users, access control, leases, idempotency
   RATE_LIMITED: code('NB_ERR_RATE_LIMITED', 'Too many failed sign-ins; try again in %s seconds', 429),
   CSRF: code('NB_ERR_CSRF', 'Missing or wrong X-XSRFToken header: browser requests with the session cookie must echo the _xsrf cookie in it', 403),
@@ -75,6 +81,17 @@ export const Errors = {
   LAST_ADMIN: code('NB_ERR_LAST_ADMIN', '%s is the last enabled administrator; make someone else an administrator first', 409),
   IDEMPOTENCY_MISMATCH: code('NB_ERR_IDEMPOTENCY_MISMATCH', 'Idempotency-Key "%s" was used with a different request; use a new key for a new request', 422),
   IDEMPOTENCY_IN_PROGRESS: code('NB_ERR_IDEMPOTENCY_IN_PROGRESS', 'A request with Idempotency-Key "%s" is still being processed; retry later', 409),
+  // Web console and JupyterLab (issue 10)
+  WEB_NOT_BUILT: code('NB_ERR_WEB_NOT_BUILT', 'The web assets are not built on this gateway; run ./dev build (or node scripts/build.mjs web)', 503),
+  LAB_PLUGIN_NOT_FOUND: code('NB_ERR_LAB_PLUGIN_NOT_FOUND', 'No JupyterLab plug-in with settings named "%s" in this build', 404),
+  LAB_WORKSPACE_NOT_FOUND: code('NB_ERR_LAB_WORKSPACE_NOT_FOUND', 'No JupyterLab workspace named "%s" for this instance', 404),
+  // Custom images (save as image)
+  IMAGE_TAG_EXISTS: code('NB_ERR_IMAGE_TAG_EXISTS', 'You already have an image %s; choose another tag, or ask to replace it ("replace": true)', 409),
+  IMAGE_SAVE_IN_PROGRESS: code('NB_ERR_IMAGE_SAVE_IN_PROGRESS', 'Image %s is being saved right now; wait for that save to finish', 409),
+  IMAGE_TOO_LARGE: code('NB_ERR_IMAGE_TOO_LARGE', 'The image would be %s; at most %s is allowed. Remove large files outside ~/work (pip caches, datasets) and save again', 400),
+  IMAGE_PRIVILEGED_FILES: code('NB_ERR_IMAGE_PRIVILEGED_FILES', 'The instance added root-owned setuid/setgid files, which custom images may not contain: %s', 400),
+  CUSTOM_IMAGE_NOT_FOUND: code('NB_ERR_CUSTOM_IMAGE_NOT_FOUND', 'Custom image %s not found', 404),
+  IMAGE_IN_USE: code('NB_ERR_IMAGE_IN_USE', 'Image %s is in use by %s; delete those first', 409),
   // Upstreams
   INSTANCE_UNREACHABLE: code('NB_ERR_INSTANCE_UNREACHABLE', 'The instance is not answering (%s); it may be restarting', 503),
   INTERNAL: code('NB_ERR_INTERNAL', 'Internal error; the gateway log has the details (request id %s)', 500)

@@ -8,10 +8,7 @@ import { principalOf, type ApiContext } from './context';
 export function registerCatalogueRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v1/images', async req => {
     const p = await principalOf(ctx, req);
-    const items: ImageInfo[] = ctx
-      .images()
-      .filter(i => !i.ownerId || i.ownerId === p.userId || p.role === 'admin')
-      .map(i => ({
+    const items: ImageInfo[] = (await ctx.images.list(p)).map(i => ({
         name: i.name, engine: i.engine, engineVersion: i.engineVersion, chips: i.chips, ssh: i.ssh,
         jupyterlab: i.jupyterlab, description: i.description, custom: Boolean(i.ownerId)
       }));

@@ -7,7 +7,8 @@ import type { Logger } from '../logger';
 import type { Authenticator } from '../auth/authenticate';
 import type { Principal } from '../auth/principal';
 import type { UserStore } from '../auth/user-store';
-import type { ImageEntry } from '../catalogue/images';
+import type { ImageCatalogue } from '../images/image-catalogue';
+import type { SaveImageService } from '../images/save-image';
 import type { InstanceManager } from '../instances/manager';
 import type { ISqlDatabase } from '../db/database';
 import type { IAuditLog } from '../audit/audit';
@@ -19,7 +20,9 @@ export interface ApiContext {
   users: UserStore;
   auth: Authenticator;
   instances: InstanceManager;
-  images: () => readonly ImageEntry[];
+  /** Preset and custom images (SPEC §3, §5). */
+  images: ImageCatalogue;
+  saveImage: SaveImageService;
   version: string;
   /** The audit trail (SPEC §9); see docs/architecture.md "Contracts between areas". */
   audit: IAuditLog;

@@ -11,6 +11,7 @@ import { registerCatalogueRoutes } from './catalogue.routes';
 import { registerInstanceRoutes } from './instances.routes';
 import { registerAuditRoutes } from './audit.routes';
 import { registerConvertRoutes } from './convert.routes';
+import { registerImageRoutes } from './images.routes';
 
 export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.decorateRequest('principal', null);
@@ -20,6 +21,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerInstanceRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerConvertRoutes(app, ctx);
+  registerImageRoutes(app, ctx);
 
   app.setNotFoundHandler((req, reply) => {
     const e = Errors.NOT_FOUND(req.method, req.url.split('?')[0]);

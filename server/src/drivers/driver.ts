@@ -5,6 +5,7 @@
  */
 import type { Flavor } from '../catalogue/flavors';
 import type { ImageEntry } from '../catalogue/images';
+import type { IImageOperations } from './image-ops';
 
 /** Opaque, versioned JSON a driver needs to find its instance again (persisted by the manager). */
 export type DriverState = { readonly v: number; readonly [key: string]: unknown };
@@ -55,6 +56,9 @@ export interface StartOptions {
 
 export interface IRuntimeDriver {
   readonly kind: string;
+
+  /** Save-as-image operations, on runtimes that have images (Docker); absent otherwise. */
+  readonly images?: IImageOperations;
 
   /**
    * Starts the instance and resolves when its agent answers.

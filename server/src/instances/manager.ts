@@ -19,6 +19,7 @@ import type { Principal } from '../auth/principal';
 import type { Flavor } from '../catalogue/flavors';
 import { defaultFlavorFor } from '../catalogue/flavors';
 import type { ImageEntry } from '../catalogue/images';
+import type { ImageCatalogue } from '../images/image-catalogue';
 import { SpawnError, type DriverState, type IRuntimeDriver, type InstanceSpec, type ProgressEvent } from '../drivers/driver';
 import type { InstanceRecord, InstanceStatus, OpenTarget } from './instance';
 import type { InstanceStore } from './instance-store';
@@ -28,7 +29,8 @@ import type { CreateInstanceRequest, UpdateInstanceRequest } from './validate';
 export interface InstanceManagerOptions {
   store: InstanceStore;
   driver: IRuntimeDriver;
-  images: () => readonly ImageEntry[];
+  /** Preset and custom images (async: custom images live in the database). */
+  images: Pick<ImageCatalogue, 'resolve' | 'names'>;
   flavors: readonly Flavor[];
   quota: number;
   startTimeoutMs: number;
@@ -100,7 +102,7 @@ export class InstanceManager extends EventEmitter {
    * @returns the record in CREATING.
    */
   async create(principal: Principal, req: CreateInstanceRequest): Promise<InstanceRecord> {
-    const image = this._image(req.image);
+    const image = await this._image(principal, req.image, principal.userId);
     const flavor = this._flavor(req.flavor, image, principal);
     const problem = this._o.driver.unsupported?.(image, flavor);
     if (problem) throw Errors.DRIVER_UNSUPPORTED(this._o.driver.kind, problem);
@@ -170,11 +172,27 @@ export class InstanceManager extends EventEmitter {
     const rec = await this.get(principal, id);
     this._assertAllowed('update', rec);
     if (req.flavor !== undefined && req.flavor !== rec.flavor) {
-      const flavor = this._flavor(req.flavor, this._image(rec.image), principal);
+      const flavor = this._flavor(req.flavor, await this._image(principal, rec.image, rec.ownerId), principal);
       await this._transition(rec, 'updateFlavor', 'STOPPED', { flavor: flavor.id });
     }
     if (req.description !== undefined) await this._o.store.update(id, { description: req.description });
     return this.get(principal, id);
+  }
+
+  /**
+   * Moves a RUNNING instance to SNAPSHOTTING for save-as-image (SPEC §5); pair with
+   * `leaveSnapshot`. A gateway that dies in between is reconciled at boot (back to RUNNING).
+   * @throws INSTANCE_NOT_FOUND, INSTANCE_STATE
+   */
+  async enterSnapshot(principal: Principal, id: string): Promise<InstanceRecord> {
+    const rec = await this.get(principal, id);
+    return this._transition(rec, 'saveImage', 'SNAPSHOTTING', { pending: this._o.replicaId });
+  }
+
+  /** Back to RUNNING after a save (whether it worked or not). */
+  async leaveSnapshot(id: string): Promise<void> {
+    const rec = await this._o.store.transition(id, ['SNAPSHOTTING'], 'RUNNING', { pending: null });
+    if (rec) this.emit('statusChanged', rec);
   }
 
   // ---- background work ------------------------------------------------------------------
@@ -202,7 +220,7 @@ export class InstanceManager extends EventEmitter {
         const moved = await this._o.store.transition(rec.id, ['CREATING'], 'STARTING');
         if (!moved) return;
       }
-      const spec = this._spec(rec);
+      const spec = await this._spec(rec);
       const result = await this._o.driver.start(spec, rec.driverState, {
         signal: abort.signal,
         onProgress: e => {
@@ -363,10 +381,9 @@ export class InstanceManager extends EventEmitter {
     }
   }
 
-  private _image(name: string): ImageEntry {
-    const images = this._o.images();
-    const image = images.find(i => i.name === name);
-    if (!image) throw Errors.IMAGE_NOT_FOUND(name, images.map(i => i.name).join(', '));
+  private async _image(principal: Principal | null, name: string, ownerId: string): Promise<ImageEntry> {
+    const image = await this._o.images.resolve(principal, name, ownerId);
+    if (!image) throw Errors.IMAGE_NOT_FOUND(name, (await this._o.images.names(principal, ownerId)).join(', '));
     return image;
   }
 
@@ -379,8 +396,8 @@ export class InstanceManager extends EventEmitter {
     return flavor;
   }
 
-  private _spec(rec: InstanceRecord): InstanceSpec {
-    const image = this._image(rec.image);
+  private async _spec(rec: InstanceRecord): Promise<InstanceSpec> {
+    const image = await this._image(null, rec.image, rec.ownerId);
     const flavor = this._o.flavors.find(f => f.id === rec.flavor);
     if (!flavor) throw new SpawnError(`flavor "${rec.flavor}" is no longer configured`, { reason: 'flavor', status: 400 });
     return {
