@@ -8,7 +8,9 @@
  */
 
 export const SHELL_HELPERS = `# --- nbgateway: IPython shell syntax under plain python3 -----------------------------
+import os as _nbg_os
 import re as _nbg_re
+import shutil as _nbg_shutil
 import string as _nbg_string
 import subprocess
 import sys
@@ -46,13 +48,15 @@ def _nbg_expand(cmd, frame):
 
 
 def _shell(cmd, capture=False):
-    """A notebook \`!cmd\` line: runs in a shell; with capture=True (\`x = !cmd\`) returns its lines."""
+    """A notebook \`!cmd\` line: runs in the user's $SHELL, as IPython does; with capture=True
+    (\`x = !cmd\`) returns its output lines."""
     cmd = _nbg_expand(cmd, sys._getframe(1))
+    shell = _nbg_shutil.which(_nbg_os.environ.get("SHELL", "sh")) or "/bin/sh"
     sys.stdout.flush()
     sys.stderr.flush()
     if capture:
-        return subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, text=True).stdout.splitlines()
-    subprocess.run(cmd, shell=True)
+        return subprocess.run(cmd, shell=True, executable=shell, stdout=subprocess.PIPE, text=True).stdout.splitlines()
+    subprocess.run(cmd, shell=True, executable=shell)
 
 
 def _run_cell(program, body):
