@@ -18,6 +18,9 @@ import { KernelManager, isDirectory } from './services/kernels/manager';
 import { registerKernelRoutes } from './services/kernels/handlers';
 import { registerApiRoutes } from './services/api/handlers';
 import { resolveApiPath } from './services/contents/paths';
+import { FsContentsProvider } from './services/contents/fs-contents';
+import { registerContentsRoutes } from './services/contents/handlers';
+import type { IContentsProvider } from './services/contents/provider';
 
 export interface App {
   readonly server: Server;
@@ -58,12 +61,25 @@ export function createApp(config: Config, log: Logger): App {
   );
   store.add(activity.addSource(kernels));
 
+  // The provider is picked once, here (STYLE.md §8); `s3` arrives with object storage.
+  const fsContents = new FsContentsProvider({ rootDir: config.rootDir, allowHidden: config.allowHidden, maxReadBytes: config.maxContentsBytes });
+  const contentsProviders: Record<Config['contentsProvider'], (() => IContentsProvider) | null> = { fs: () => fsContents, s3: null };
+  const makeContents = contentsProviders[config.contentsProvider];
+  if (!makeContents) throw new Error(`contents provider "${config.contentsProvider}" is not available in this build; use "fs"`);
+  const contents = makeContents();
+
   const ws = new WsRouter(log, config.maxWebSocketMessageBytes);
   const routes: RouteTables = { http: new Router(), ws };
   registerApiRoutes(routes, kernels, activity);
   registerActivityRoutes(routes, activity, { kernels: () => kernels.list(), terminals: () => [] });
   registerKernelSpecRoutes(routes, specs, config.baseUrl);
   registerKernelRoutes(routes, kernels, config.baseUrl);
+  registerContentsRoutes(routes, contents, {
+    baseUrl: config.baseUrl,
+    maxBodyBytes: config.maxContentsBytes,
+    download: contents === fsContents ? path => fsContents.open(path) : undefined,
+    onActivity: () => activity.touch()
+  });
 
   // Disposed in reverse order: WebSockets get a proper close, then the server stops
   // accepting and drops its sockets, then kernels and terminals stop.

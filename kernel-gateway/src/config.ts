@@ -36,6 +36,12 @@ export interface Config {
   readonly kernelMaxBufferedBytes: number;
   /** Largest WebSocket message accepted from a client (kernel channels, terminals). */
   readonly maxWebSocketMessageBytes: number;
+  /** Where the file browser's contents live: the root directory, or an object-storage prefix. */
+  readonly contentsProvider: 'fs' | 's3';
+  /** List and serve dot-files through the contents API (jupyter_server `allow_hidden`). */
+  readonly allowHidden: boolean;
+  /** Largest contents request body and file content returned by the API (a notebook, one upload chunk). */
+  readonly maxContentsBytes: number;
   readonly logLevel: LogLevel;
 }
 
@@ -55,6 +61,11 @@ const int = (name: string) => (v: string): number => {
   return n;
 };
 const list = (v: string): string[] => v.split(':').filter(Boolean);
+const bool = (name: string) => (v: string): boolean => {
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new Error(`${name} must be true or false, got "${v}"`);
+};
 
 /** Each setting with its flag, env variable and help text. */
 export const FIELDS: ReadonlyArray<Field<keyof Config>> = [
@@ -78,6 +89,15 @@ export const FIELDS: ReadonlyArray<Field<keyof Config>> = [
   { key: 'kernelReconnectWindowMs', flag: '--kernel-reconnect-window-ms', env: 'NBG_KG_KERNEL_RECONNECT_WINDOW_MS', help: 'client session kept after its WebSocket drops', parse: int('kernelReconnectWindowMs') },
   { key: 'kernelMaxBufferedBytes', flag: '--kernel-max-buffered-bytes', env: 'NBG_KG_KERNEL_MAX_BUFFERED_BYTES', help: 'output kept per disconnected client', parse: int('kernelMaxBufferedBytes') },
   { key: 'maxWebSocketMessageBytes', flag: '--max-websocket-message-bytes', env: 'NBG_KG_MAX_WEBSOCKET_MESSAGE_BYTES', help: 'largest client WebSocket message', parse: int('maxWebSocketMessageBytes') },
+  {
+    key: 'contentsProvider', flag: '--contents-provider', env: 'NBG_KG_CONTENTS_PROVIDER', help: 'fs (root directory) or s3 (object storage)',
+    parse: v => {
+      if (v !== 'fs' && v !== 's3') throw new Error(`contents provider must be "fs" or "s3", got "${v}"`);
+      return v;
+    }
+  },
+  { key: 'allowHidden', flag: '--allow-hidden', env: 'NBG_KG_ALLOW_HIDDEN', help: 'serve dot-files in the contents API (true/false)', parse: bool('allowHidden') },
+  { key: 'maxContentsBytes', flag: '--max-contents-bytes', env: 'NBG_KG_MAX_CONTENTS_BYTES', help: 'largest contents body / file read through the API', parse: int('maxContentsBytes') },
   {
     key: 'logLevel', flag: '--log-level', env: 'NBG_KG_LOG_LEVEL', help: 'debug, info, warn or error',
     parse: v => {
@@ -103,6 +123,9 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
     kernelReconnectWindowMs: 30_000,
     kernelMaxBufferedBytes: 32 << 20,
     maxWebSocketMessageBytes: 256 << 20,
+    contentsProvider: 'fs',
+    allowHidden: false,
+    maxContentsBytes: 512 << 20,
     logLevel: env.NBG_KG_LOG_LEVEL === 'debug' ? 'debug' : 'info'
   };
 }

@@ -19,7 +19,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
-  const app = createApp(config, log);
+  let app;
+  try {
+    app = createApp(config, log);
+  } catch (err) {
+    process.stderr.write(`nbg-kernel-gateway: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

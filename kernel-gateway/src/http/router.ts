@@ -1,6 +1,8 @@
 /**
  * A small method + path-pattern router. Patterns are relative to the base URL and use
- * `:name` for one segment and `*name` for the rest of the path (contents paths contain `/`).
+ * `:name` for one segment and `*name` for any number of segments (contents paths contain
+ * `/`); segments after a `*name` are matched from the end of the path, so
+ * `api/contents/*path/checkpoints/:id` works as in jupyter_server.
  *
  * #### Notes
  * Routes are matched in registration order; the first match wins. A path that matches a
@@ -76,9 +78,7 @@ export interface Pattern {
 
 export function compilePattern(pattern: string): Pattern {
   const segments = splitPath(pattern);
-  segments.forEach((s, i) => {
-    if (s.startsWith('*') && i !== segments.length - 1) throw new Error(`"${s}" must be the last segment of "${pattern}"`);
-  });
+  if (segments.filter(s => s.startsWith('*')).length > 1) throw new Error(`"${pattern}" has more than one *segment`);
   return { segments };
 }
 
@@ -93,23 +93,28 @@ export function splitPath(path: string): string[] {
  * @throws 400 when a segment is not valid percent-encoding.
  */
 export function matchPattern(pattern: Pattern, parts: readonly string[]): Params | null {
-  const params: Params = {};
   const segs = pattern.segments;
+  const star = segs.findIndex(s => s.startsWith('*'));
+  const params: Params = {};
+  if (star < 0) {
+    return parts.length === segs.length && matchFixed(segs, parts, params) ? params : null;
+  }
+  const tail = segs.length - star - 1;
+  if (parts.length < star + tail) return null;
+  if (!matchFixed(segs.slice(0, star), parts.slice(0, star), params)) return null;
+  if (!matchFixed(segs.slice(star + 1), parts.slice(parts.length - tail), params)) return null;
+  params[segs[star]!.slice(1)] = parts.slice(star, parts.length - tail).map(decode).join('/');
+  return params;
+}
+
+function matchFixed(segs: readonly string[], parts: readonly string[], params: Params): boolean {
   for (let i = 0; i < segs.length; i++) {
     const seg = segs[i]!;
-    if (seg.startsWith('*')) {
-      params[seg.slice(1)] = parts.slice(i).map(decode).join('/');
-      return params;
-    }
-    const part = parts[i];
-    if (part === undefined) return null;
-    if (seg.startsWith(':')) {
-      params[seg.slice(1)] = decode(part);
-    } else if (seg !== part) {
-      return null;
-    }
+    const part = parts[i]!;
+    if (seg.startsWith(':')) params[seg.slice(1)] = decode(part);
+    else if (seg !== part) return false;
   }
-  return parts.length === segs.length ? params : null;
+  return true;
 }
 
 function decode(segment: string): string {
