@@ -12,6 +12,7 @@ import { WsRouter } from './http/ws-router';
 import { createHttpServer, type RouteTables } from './http/server';
 import { ActivityTracker } from './platform/activity/tracker';
 import { registerActivityRoutes } from './platform/activity/handlers';
+import { registerSshRoutes } from './platform/ssh/handlers';
 import { KernelSpecManager, kernelSpecDirs } from './services/kernelspecs/manager';
 import { registerKernelSpecRoutes } from './services/kernelspecs/handlers';
 import { KernelManager, isDirectory } from './services/kernels/manager';
@@ -80,6 +81,7 @@ export function createApp(config: Config, log: Logger): App {
     download: contents === fsContents ? path => fsContents.open(path) : undefined,
     onActivity: () => activity.touch()
   });
+  store.add(registerSshRoutes(routes, { rootDir: config.rootDir, activity, log }));
 
   // Disposed in reverse order: WebSockets get a proper close, then the server stops
   // accepting and drops its sockets, then kernels and terminals stop.
