@@ -29,6 +29,10 @@ import type { ApiContext } from './api/context';
 import { SqlAuditLog } from './audit/sql-audit-log';
 import { actorOf, sourceIpOf, type IAuditLog } from './audit/audit';
 import { OpenAudit } from './audit/open-audit';
+import { AccessControl } from './policy/access-control';
+import { PolicyStore } from './policy/policy-store';
+import { FlavorGrantStore } from './policy/flavor-grants';
+import { LoginRateLimiter } from './auth/login-rate-limit';
 import { HttpError } from './errors';
 
 export interface AppOptions {
@@ -45,6 +49,8 @@ export interface App {
   readonly instances: InstanceManager;
   readonly users: UserStore;
   readonly audit: IAuditLog;
+  /** Access control (SPEC §9): policies, tenancy, token scopes; also for the SSH gateway. */
+  readonly access: AccessControl;
   /** Where the first admin's generated password was written, when it was generated now. */
   readonly initialPasswordFile: string | undefined;
   listen(): Promise<{ port: number; url: string }>;
@@ -60,6 +66,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const users = new UserStore(db);
     const audit = store.add(new SqlAuditLog({ db, retentionDays: config.auditRetentionDays, log: log.child({ svc: 'audit' }) }));
     audit.start();
+    const policies = new PolicyStore(db);
+    const grants = new FlavorGrantStore(db);
+    const access = new AccessControl({ policies, grants, users });
+    const loginLimiter = new LoginRateLimiter({ db, maxFailures: config.loginMaxFailures, windowMs: config.loginWindowSeconds * 1000 });
     const first = await ensureFirstAdmin(users, config, log);
     const customImages = new CustomImageStore(db);
     const images = new ImageCatalogue(loadCatalogue(config.catalogueFile), customImages);
@@ -74,7 +84,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       pollIntervalMs: config.pollIntervalMs,
       volumeRetentionDays: config.volumeRetentionDays,
       replicaId: `${hostname()}:${config.dataDir}`,
-      log: log.child({ svc: 'instances' })
+      log: log.child({ svc: 'instances' }),
+      access
     });
     store.add(instances);
     const auth = new Authenticator(users);
@@ -116,7 +127,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       maxBytes: config.imageMaxBytes, registry: config.registry, audit, log: log.child({ svc: 'images' })
     });
     await saveImage.cleanupUnfinished();
-    const ctx: ApiContext = { config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit };
+    const ctx: ApiContext = { config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter };
     registerRoutes(fastify, ctx);
     await fastify.ready();
 
@@ -146,7 +157,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     await instances.start();
 
     return {
-      config, server, db, instances, users, audit,
+      config, server, db, instances, users, audit, access,
       initialPasswordFile: first.passwordFile,
       async listen() {
         await new Promise<void>((resolve, reject) => {

@@ -12,6 +12,10 @@ import type { SaveImageService } from '../images/save-image';
 import type { InstanceManager } from '../instances/manager';
 import type { ISqlDatabase } from '../db/database';
 import type { IAuditLog } from '../audit/audit';
+import type { AccessControl } from '../policy/access-control';
+import type { PolicyStore } from '../policy/policy-store';
+import type { FlavorGrantStore } from '../policy/flavor-grants';
+import type { LoginRateLimiter } from '../auth/login-rate-limit';
 
 export interface ApiContext {
   config: Config;
@@ -26,6 +30,11 @@ export interface ApiContext {
   version: string;
   /** The audit trail (SPEC §9); see docs/architecture.md "Contracts between areas". */
   audit: IAuditLog;
+  /** Access control (SPEC §9): `authorize(principal, action, resource)`. */
+  access: AccessControl;
+  policies: PolicyStore;
+  grants: FlavorGrantStore;
+  loginLimiter: LoginRateLimiter;
 }
 
 declare module 'fastify' {

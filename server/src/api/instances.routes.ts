@@ -38,7 +38,7 @@ export function registerInstanceRoutes(app: FastifyInstance, ctx: ApiContext): v
     const p = await principalOf(ctx, req);
     const name = (req.body as { name?: unknown } | undefined)?.name;
     const rec = await audited(ctx, req, p, 'createNotebook', { type: 'notebook', id: '', name: typeof name === 'string' ? name.slice(0, 64) : '', ownerId: p.userId },
-      () => ctx.instances.create(p, validateCreate(req.body)), { resourceOf: notebookResource });
+      async () => ctx.instances.create(await ctx.access.withFlavorGrants(p), validateCreate(req.body)), { resourceOf: notebookResource });
     reply.code(201).header('Location', `/api/v1/notebooks/${rec.id}`);
     return toWire(rec);
   });
@@ -61,7 +61,7 @@ export function registerInstanceRoutes(app: FastifyInstance, ctx: ApiContext): v
     const p = await principalOf(ctx, req);
     const id = (req.params as { id: string }).id;
     const body = validateUpdate(req.body);
-    return toWire(await audited(ctx, req, p, 'updateNotebook', await notebookRef(ctx, p, id), () => ctx.instances.update(p, id, body), {
+    return toWire(await audited(ctx, req, p, 'updateNotebook', await notebookRef(ctx, p, id), async () => ctx.instances.update(await ctx.access.withFlavorGrants(p), id, body), {
       details: { fields: Object.keys(body) }
     }));
   });

@@ -10,6 +10,8 @@ import { registerAuthRoutes } from './auth.routes';
 import { registerCatalogueRoutes } from './catalogue.routes';
 import { registerInstanceRoutes } from './instances.routes';
 import { registerAuditRoutes } from './audit.routes';
+import { registerTokenRoutes } from './tokens.routes';
+import { registerUserRoutes } from './users.routes';
 import { registerConvertRoutes } from './convert.routes';
 import { registerImageRoutes } from './images.routes';
 
@@ -20,6 +22,8 @@ export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerCatalogueRoutes(app, ctx);
   registerInstanceRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerTokenRoutes(app, ctx);
+  registerUserRoutes(app, ctx);
   registerConvertRoutes(app, ctx);
   registerImageRoutes(app, ctx);
 

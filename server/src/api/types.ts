@@ -66,3 +66,48 @@ export interface Health {
   runtime: string;
   database: 'sqlite' | 'postgres';
 }
+
+// ---- control plane (issue 5) --------------------------------------------------------------
+
+export interface UserInfo {
+  id: string;
+  name: string;
+  role: 'admin' | 'user';
+  disabled: boolean;
+  createdAt: string;
+}
+
+export interface ApiTokenInfo {
+  id: string;
+  name: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  /** Action patterns the token is limited to; null = everything its user may do. */
+  scope: string[] | null;
+}
+
+/** The answer to creating a token: the only time the secret is shown. */
+export interface CreatedApiToken extends ApiTokenInfo {
+  token: string;
+}
+
+export interface FlavorGrantInfo {
+  flavor: string;
+  grantedBy: string | null;
+  grantedAt: string;
+}
+
+/** Auto-stop settings of an instance (SPEC §6) and where it stands. */
+export interface LeaseInfo {
+  /** TIMING: stop this many hours after start or renewal (1–72); null = none. */
+  timingHours: number | null;
+  /** When the TIMING lease ends, if the instance is running. */
+  expiresAt: string | null;
+  /** IDLE: stop after this many minutes without activity; null = none. */
+  idleMinutes: number | null;
+  /** Last activity seen (kernels, terminals, SSH, proxied requests). */
+  lastActivityAt: string | null;
+  /** When the IDLE rule would stop the instance if nothing happens. */
+  idleStopAt: string | null;
+}

@@ -39,6 +39,11 @@ export interface InstanceManagerOptions {
   /** Identifies this gateway replica in the `pending` column. */
   replicaId: string;
   log: Logger;
+  /**
+   * Access policy (SPEC §9), asked for every operation after the tenancy check; see
+   * `policy/access-control.ts`. Absent: the built-in roles only.
+   */
+  access?: { authorize(p: Principal, action: string, resource?: { service: 'notebook'; id: string; ownerId: string }): Promise<void> };
 }
 
 /** Events: `progress` (id, ProgressEvent), `statusChanged` (InstanceRecord). */
@@ -67,14 +72,21 @@ export class InstanceManager extends EventEmitter {
 
   // ---- queries ---------------------------------------------------------------------------
 
-  /** An instance the principal may see. @throws INSTANCE_NOT_FOUND (also for other users' ids). */
+  /** An instance the principal may see. @throws INSTANCE_NOT_FOUND (also for other users' ids), ACCESS_DENIED */
   async get(principal: Principal, id: string): Promise<InstanceRecord> {
+    return this._find(principal, id, 'notebook:get');
+  }
+
+  /** Tenancy first (404 for other users' ids), then the access policy for `action`. */
+  private async _find(principal: Principal, id: string, action: string): Promise<InstanceRecord> {
     const rec = await this._o.store.get(id);
     if (!rec || !canSee(principal, rec)) throw Errors.INSTANCE_NOT_FOUND(id);
+    await this._o.access?.authorize(principal, action, { service: 'notebook', id: rec.id, ownerId: rec.ownerId });
     return rec;
   }
 
   async list(principal: Principal, opts: { limit: number; offset: number; all?: boolean }): Promise<{ items: InstanceRecord[]; total: number }> {
+    await this._o.access?.authorize(principal, 'notebook:list');
     const everyone = principal.role === 'admin' && opts.all === true;
     return this._o.store.list({ ownerId: everyone ? undefined : principal.userId, limit: opts.limit, offset: opts.offset });
   }
@@ -89,7 +101,7 @@ export class InstanceManager extends EventEmitter {
    * @throws INSTANCE_NOT_FOUND, INSTANCE_STATE (not RUNNING)
    */
   async resolveOpen(principal: Principal, id: string): Promise<OpenTarget> {
-    const rec = await this.get(principal, id);
+    const rec = await this._find(principal, id, 'notebook:access');
     this._assertAllowed('open', rec);
     if (!rec.endpoint) throw Errors.INSTANCE_UNREACHABLE('no endpoint recorded');
     return { instanceId: rec.id, endpoint: rec.endpoint, agentToken: rec.agentToken, name: rec.name, ownerId: rec.ownerId };
@@ -102,6 +114,7 @@ export class InstanceManager extends EventEmitter {
    * @returns the record in CREATING.
    */
   async create(principal: Principal, req: CreateInstanceRequest): Promise<InstanceRecord> {
+    await this._o.access?.authorize(principal, 'notebook:create');
     const image = await this._image(principal, req.image, principal.userId);
     const flavor = this._flavor(req.flavor, image, principal);
     const problem = this._o.driver.unsupported?.(image, flavor);
@@ -137,7 +150,7 @@ export class InstanceManager extends EventEmitter {
 
   /** Starts a STOPPED or ERROR instance in the background. */
   async startInstance(principal: Principal, id: string): Promise<InstanceRecord> {
-    const rec = await this.get(principal, id);
+    const rec = await this._find(principal, id, 'notebook:action');
     this._checkDriver(rec);
     const next = await this._transition(rec, 'start', 'STARTING', { statusReason: null, pending: this._o.replicaId });
     this._run(id, () => this._start(next, 'STARTING'));
@@ -146,7 +159,7 @@ export class InstanceManager extends EventEmitter {
 
   /** Stops a RUNNING instance in the background. */
   async stopInstance(principal: Principal, id: string, reason: string | null = null): Promise<InstanceRecord> {
-    const rec = await this.get(principal, id);
+    const rec = await this._find(principal, id, 'notebook:action');
     const next = await this._transition(rec, 'stop', 'STOPPING', { statusReason: reason, pending: this._o.replicaId });
     this._run(id, () => this._stop(next));
     return next;
@@ -154,7 +167,7 @@ export class InstanceManager extends EventEmitter {
 
   /** Deletes a STOPPED or ERROR instance; its `~/work` is kept for the retention period. */
   async deleteInstance(principal: Principal, id: string): Promise<void> {
-    const rec = await this.get(principal, id);
+    const rec = await this._find(principal, id, 'notebook:delete');
     const next = await this._transition(rec, 'delete', 'DELETING', { pending: this._o.replicaId });
     try {
       await this._o.driver.remove(next.driverState, { id });
@@ -169,7 +182,7 @@ export class InstanceManager extends EventEmitter {
 
   /** Updates description (any time) and flavor (only when STOPPED). */
   async update(principal: Principal, id: string, req: UpdateInstanceRequest): Promise<InstanceRecord> {
-    const rec = await this.get(principal, id);
+    const rec = await this._find(principal, id, 'notebook:update');
     this._assertAllowed('update', rec);
     if (req.flavor !== undefined && req.flavor !== rec.flavor) {
       const flavor = this._flavor(req.flavor, await this._image(principal, rec.image, rec.ownerId), principal);
@@ -392,7 +405,7 @@ export class InstanceManager extends EventEmitter {
     const flavor = id === undefined ? defaultFlavorFor(flavors, image.chips[0]!) : flavors.find(f => f.id === id);
     if (!flavor) throw Errors.FLAVOR_NOT_FOUND(id ?? `(default for ${image.chips[0]})`, flavors.map(f => f.id).join(', '));
     if (!image.chips.includes(flavor.chip)) throw Errors.FLAVOR_CHIP_MISMATCH(flavor.id, flavor.chip, image.name, image.chips.join('/'));
-    if (flavor.inviteOnly && principal.role !== 'admin') throw Errors.FLAVOR_NOT_GRANTED(flavor.id);
+    if (flavor.inviteOnly && principal.role !== 'admin' && !principal.flavorGrants?.includes(flavor.id)) throw Errors.FLAVOR_NOT_GRANTED(flavor.id);
     return flavor;
   }
 

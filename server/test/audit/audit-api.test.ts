@@ -73,7 +73,7 @@ describe('audit trail through the API', () => {
     expect(failed).toMatchObject({ action: 'createNotebook', details: { code: 'NB_ERR_INSTANCE_NAME_INVALID' } });
     expect(aliceTrail.items.every(r => r.actor.name === 'alice')).toBe(true);
 
-    const bobTrail = await trail(bob.token);
+    const bobTrail = await trail(bob.token, '?resourceType=notebook');
     expect(bobTrail.items).toHaveLength(1);
     expect(bobTrail.items[0]).toMatchObject({ action: 'stopNotebook', result: 'failure', resource: { id: created.id, name: null, ownerId: null }, details: { code: 'NB_ERR_INSTANCE_NOT_FOUND' } });
 
