@@ -24,6 +24,7 @@ import { selectDriver } from './drivers/select';
 import { InstanceStore } from './instances/instance-store';
 import { InstanceManager } from './instances/manager';
 import { InstanceProxy } from './proxy/proxy';
+import { isLabPath } from './web/web.routes';
 import { registerRoutes } from './api/router';
 import type { ApiContext } from './api/context';
 import { SqlAuditLog } from './audit/sql-audit-log';
@@ -116,7 +117,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       serverFactory: handler => {
         server = createServer((req: IncomingMessage, res: ServerResponse) => {
           const id = InstanceProxy.match(req.url);
-          if (id) void proxy.handleRequest(req, res, id);
+          // `/notebooks/<id>/lab…` is the lab page and its API, served here, not by the agent.
+          if (id && !isLabPath(req.url)) void proxy.handleRequest(req, res, id);
           else handler(req, res);
         });
         return server;

@@ -47,6 +47,8 @@ export interface Config {
   readonly kernelGatewayDir: string;
   /** The built console and JupyterLab (`web/dist`), served at `/`, `/static/` and `/notebooks/<id>/lab`. */
   readonly webDir: string;
+  /** The built console and JupyterLab (`web/dist`), served at `/`, `/static/` and `/notebooks/<id>/lab`. */
+  readonly webDir: string;
   /** Flavors (SPEC §2); configuration, not code. */
   readonly flavors: readonly Flavor[];
   readonly logLevel: LevelWithSilent;
@@ -128,6 +130,7 @@ export const FIELDS: readonly Field[] = [
   { key: 'catalogueFile', flag: '--catalogue', env: 'NBG_CATALOGUE', help: 'image catalogue JSON', parse: str },
   { key: 'kernelGatewayDir', flag: '--kernel-gateway-dir', env: 'NBG_KERNEL_GATEWAY_DIR', help: 'built kernel gateway (agent)', parse: str },
   { key: 'webDir', flag: '--web-dir', env: 'NBG_WEB_DIR', help: 'built console and JupyterLab assets', parse: str },
+  { key: 'webDir', flag: '--web-dir', env: 'NBG_WEB_DIR', help: 'built console and JupyterLab assets', parse: str },
   { key: 'imageMaxBytes', flag: '--image-max-bytes', env: 'NBG_IMAGE_MAX_BYTES', help: 'largest custom image (bytes)', parse: int('imageMaxBytes', 1) },
   { key: 'registry', flag: '--registry', env: 'NBG_REGISTRY', help: 'registry saved images are pushed to (host:port[/prefix])', parse: str },
   { key: 'auditRetentionDays', flag: '--audit-retention-days', env: 'NBG_AUDIT_RETENTION_DAYS', help: 'days audit records are kept', parse: int('auditRetentionDays', 1) },
@@ -165,6 +168,7 @@ export function defaults(installRoot: string): Config {
     sessionTtlHours: 12,
     catalogueFile: join(installRoot, 'images', 'catalogue.json'),
     kernelGatewayDir: join(installRoot, 'kernel-gateway', 'dist'),
+    webDir: join(installRoot, 'web', 'dist'),
     webDir: join(installRoot, 'web', 'dist'),
     flavors: DEFAULT_FLAVORS,
     logLevel: 'info',

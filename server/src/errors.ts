@@ -92,6 +92,10 @@ export const Errors = {
   IMAGE_PRIVILEGED_FILES: code('NB_ERR_IMAGE_PRIVILEGED_FILES', 'The instance added root-owned setuid/setgid files, which custom images may not contain: %s', 400),
   CUSTOM_IMAGE_NOT_FOUND: code('NB_ERR_CUSTOM_IMAGE_NOT_FOUND', 'Custom image %s not found', 404),
   IMAGE_IN_USE: code('NB_ERR_IMAGE_IN_USE', 'Image %s is in use by %s; delete those first', 409),
+  // Web console and JupyterLab (issue 10)
+  WEB_NOT_BUILT: code('NB_ERR_WEB_NOT_BUILT', 'The web assets are not built on this gateway; run ./dev build (or node scripts/build.mjs web)', 503),
+  LAB_PLUGIN_NOT_FOUND: code('NB_ERR_LAB_PLUGIN_NOT_FOUND', 'No JupyterLab plug-in with settings named "%s" in this build', 404),
+  LAB_WORKSPACE_NOT_FOUND: code('NB_ERR_LAB_WORKSPACE_NOT_FOUND', 'No JupyterLab workspace named "%s" for this instance', 404),
   // Upstreams
   INSTANCE_UNREACHABLE: code('NB_ERR_INSTANCE_UNREACHABLE', 'The instance is not answering (%s); it may be restarting', 503),
   INTERNAL: code('NB_ERR_INTERNAL', 'Internal error; the gateway log has the details (request id %s)', 500)

@@ -13,6 +13,7 @@ import { registerAuditRoutes } from './audit.routes';
 import { registerTokenRoutes } from './tokens.routes';
 import { registerUserRoutes } from './users.routes';
 import { registerConvertRoutes } from './convert.routes';
+import { registerWebRoutes } from '../web/web.routes';
 import { registerImageRoutes } from './images.routes';
 
 export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -25,6 +26,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerTokenRoutes(app, ctx);
   registerUserRoutes(app, ctx);
   registerConvertRoutes(app, ctx);
+  registerWebRoutes(app, ctx);
   registerImageRoutes(app, ctx);
 
   app.setNotFoundHandler((req, reply) => {

@@ -3,8 +3,15 @@
  * Separates `ResponseError` (the server answered with an error body) from `NetworkError`
  * (it could not be reached), checks the exact expected status of each call, and treats a
  * 404 on DELETE as done (STYLE.md §13).
+ *
+ * #### Notes
+ * Browsers authenticate with the httpOnly session cookie; unsafe requests echo the readable
+ * `_xsrf` cookie in `X-XSRFToken` (the gateway's double-submit CSRF check, the same header
+ * JupyterLab sends). API clients pass a bearer token instead.
  */
 import type { NotebookInstance, Page, ImageInfo, FlavorInfo, LoginResponse, Health } from '../../../../server/src/api/types';
+import type { AuditRecord } from '../../../../server/src/audit/audit';
+import type { CreateJobRequest, CustomImage, Job, JobVersion, Me, Progress, SaveProgress, SshKey } from './wire';
 
 /** The server answered with an error body `{ error, code, message, details? }`. */
 export class ResponseError extends Error {
@@ -16,6 +23,11 @@ export class ResponseError extends Error {
   ) {
     super(message);
     this.name = 'ResponseError';
+  }
+
+  /** True when the route itself does not exist on this gateway (a feature not deployed). */
+  get isMissingRoute(): boolean {
+    return this.status === 404 && this.code === 'NB_ERR_NOT_FOUND';
   }
 }
 
@@ -33,16 +45,44 @@ export interface ClientOptions {
   /** Bearer token; browsers use the session cookie instead. */
   token?: string;
   fetch?: typeof fetch;
+  /** Reads a cookie (the `_xsrf` value); defaults to `document.cookie` in browsers. */
+  cookie?: (name: string) => string | undefined;
+}
+
+export interface CreateInstanceBody {
+  name: string;
+  image: string;
+  flavor?: string;
+  description?: string;
+  storage?: { type: 'local' | 'obs'; sizeGB: number };
+  ssh?: { enabled: boolean; keyIds?: string[]; allowedCidrs?: string[] };
+  autoStop?: { timingHours?: number; idleMinutes?: number };
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const enc = encodeURIComponent;
+
+function documentCookie(name: string): string | undefined {
+  if (typeof document === 'undefined') return undefined;
+  for (const part of document.cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
 }
 
 export class InstanceAPIClient {
   private readonly _base: string;
   private readonly _fetch: typeof fetch;
+  private readonly _cookie: (name: string) => string | undefined;
 
   constructor(private readonly _o: ClientOptions = {}) {
     this._base = (_o.baseUrl ?? '').replace(/\/$/, '');
     this._fetch = _o.fetch ?? globalThis.fetch.bind(globalThis);
+    this._cookie = _o.cookie ?? documentCookie;
   }
+
+  // ---- session ---------------------------------------------------------------------------
 
   health(): Promise<Health> {
     return this._call('GET', '/api/v1/health', [200]);
@@ -56,32 +96,54 @@ export class InstanceAPIClient {
     await this._call('POST', '/api/v1/auth/logout', [204]);
   }
 
-  listInstances(opts: { limit?: number; offset?: number } = {}): Promise<Page<NotebookInstance>> {
+  me(): Promise<Me> {
+    return this._call('GET', '/api/v1/me', [200]);
+  }
+
+  // ---- instances -------------------------------------------------------------------------
+
+  listInstances(opts: { limit?: number; offset?: number; all?: boolean } = {}): Promise<Page<NotebookInstance>> {
     const q = new URLSearchParams();
     if (opts.limit !== undefined) q.set('limit', String(opts.limit));
     if (opts.offset !== undefined) q.set('offset', String(opts.offset));
+    if (opts.all) q.set('all', 'true');
     return this._call('GET', `/api/v1/notebooks${q.size ? `?${q}` : ''}`, [200]);
   }
 
   getInstance(id: string): Promise<NotebookInstance> {
-    return this._call('GET', `/api/v1/notebooks/${encodeURIComponent(id)}`, [200]);
+    return this._call('GET', `/api/v1/notebooks/${enc(id)}`, [200]);
   }
 
-  createInstance(body: { name: string; image: string; flavor?: string; description?: string; storage?: { type: 'local' | 'obs'; sizeGB: number } }): Promise<NotebookInstance> {
+  createInstance(body: CreateInstanceBody): Promise<NotebookInstance> {
     return this._call('POST', '/api/v1/notebooks', [201], body);
   }
 
+  updateInstance(id: string, body: { description?: string; flavor?: string }): Promise<NotebookInstance> {
+    return this._call('PATCH', `/api/v1/notebooks/${enc(id)}`, [200], body);
+  }
+
   startInstance(id: string): Promise<NotebookInstance> {
-    return this._call('POST', `/api/v1/notebooks/${encodeURIComponent(id)}/start`, [202]);
+    return this._call('POST', `/api/v1/notebooks/${enc(id)}/start`, [202]);
   }
 
   stopInstance(id: string): Promise<NotebookInstance> {
-    return this._call('POST', `/api/v1/notebooks/${encodeURIComponent(id)}/stop`, [202]);
+    return this._call('POST', `/api/v1/notebooks/${enc(id)}/stop`, [202]);
   }
 
   async deleteInstance(id: string): Promise<void> {
-    await this._call('DELETE', `/api/v1/notebooks/${encodeURIComponent(id)}`, [204, 404]);
+    await this._call('DELETE', `/api/v1/notebooks/${enc(id)}`, [204, 404]);
   }
+
+  progress(id: string): Promise<Progress> {
+    return this._call('GET', `/api/v1/notebooks/${enc(id)}/progress`, [200]);
+  }
+
+  /** Renews the TIMING lease (SPEC §6) for `hours` from now. */
+  renewLease(id: string, hours?: number): Promise<NotebookInstance> {
+    return this._call('POST', `/api/v1/notebooks/${enc(id)}/lease`, [200, 202], hours === undefined ? {} : { hours });
+  }
+
+  // ---- catalogue and images --------------------------------------------------------------
 
   images(): Promise<{ items: ImageInfo[] }> {
     return this._call('GET', '/api/v1/images', [200]);
@@ -91,28 +153,161 @@ export class InstanceAPIClient {
     return this._call('GET', '/api/v1/flavors', [200]);
   }
 
-  private async _call<T>(method: string, path: string, expected: number[], body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
+  customImages(opts: { all?: boolean } = {}): Promise<{ items: CustomImage[] }> {
+    return this._call('GET', `/api/v1/custom-images${opts.all ? '?all=true' : ''}`, [200]);
+  }
+
+  async deleteCustomImage(id: string): Promise<void> {
+    await this._call('DELETE', `/api/v1/custom-images/${enc(id)}`, [204, 404]);
+  }
+
+  /**
+   * Saves a RUNNING instance as an image, reporting progress as the gateway streams it.
+   * @returns the new image once registered.
+   */
+  async saveImage(id: string, body: { name: string; tag?: string; description?: string }, onProgress?: (p: SaveProgress) => void): Promise<CustomImage> {
+    const res = await this._send('POST', `/api/v1/notebooks/${enc(id)}/images`, body, { Accept: 'text/event-stream' });
+    if (res.status !== 200 || !res.body) throw await this._error(res, 'POST', `/api/v1/notebooks/${id}/images`);
+    let result: CustomImage | undefined;
+    let failure: ResponseError | undefined;
+    await readEvents(res.body, (event, data) => {
+      if (event === 'progress') onProgress?.(data as SaveProgress);
+      else if (event === 'result') result = data as CustomImage;
+      else if (event === 'error') {
+        const e = data as { status: number; code: string; message: string; details?: Record<string, unknown> };
+        failure = new ResponseError(e.status, e.code, e.message, e.details);
+      }
+    });
+    if (failure) throw failure;
+    if (!result) throw new NetworkError(new Error('the save stream ended without a result'));
+    return result;
+  }
+
+  // ---- training jobs ---------------------------------------------------------------------
+
+  listJobs(opts: { limit?: number; offset?: number } = {}): Promise<Page<Job>> {
+    const q = new URLSearchParams();
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.offset !== undefined) q.set('offset', String(opts.offset));
+    return this._call('GET', `/api/v1/jobs${q.size ? `?${q}` : ''}`, [200]);
+  }
+
+  getJob(id: string): Promise<Job> {
+    return this._call('GET', `/api/v1/jobs/${enc(id)}`, [200]);
+  }
+
+  createJob(body: CreateJobRequest): Promise<Job> {
+    return this._call('POST', '/api/v1/jobs', [201], body);
+  }
+
+  jobVersions(id: string): Promise<{ items: JobVersion[] }> {
+    return this._call('GET', `/api/v1/jobs/${enc(id)}/versions`, [200]);
+  }
+
+  stopJobVersion(id: string, version: string): Promise<JobVersion> {
+    return this._call('POST', `/api/v1/jobs/${enc(id)}/versions/${enc(version)}/stop`, [200, 202]);
+  }
+
+  async deleteJob(id: string): Promise<void> {
+    await this._call('DELETE', `/api/v1/jobs/${enc(id)}`, [204, 404]);
+  }
+
+  /** Log text of a version from byte `offset` on (for live tails). */
+  async jobLog(id: string, version: string, offset = 0): Promise<{ text: string; next: number; complete: boolean }> {
+    const path = `/api/v1/jobs/${enc(id)}/versions/${enc(version)}/logs?offset=${offset}`;
+    const res = await this._send('GET', path, undefined, { Accept: 'text/plain' });
+    if (res.status !== 200) throw await this._error(res, 'GET', path);
+    const text = await res.text();
+    const next = Number(res.headers.get('x-next-offset') ?? offset + new TextEncoder().encode(text).length);
+    return { text, next, complete: res.headers.get('x-log-complete') === 'true' };
+  }
+
+  // ---- audit and keys --------------------------------------------------------------------
+
+  audit(opts: { limit?: number; offset?: number; action?: string; actor?: string } = {}): Promise<Page<AuditRecord>> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts)) if (v !== undefined && v !== '') q.set(k, String(v));
+    return this._call('GET', `/api/v1/audit${q.size ? `?${q}` : ''}`, [200]);
+  }
+
+  sshKeys(): Promise<{ items: SshKey[] }> {
+    return this._call('GET', '/api/v1/ssh-keys', [200]);
+  }
+
+  addSshKey(name: string, publicKey: string): Promise<SshKey> {
+    return this._call('POST', '/api/v1/ssh-keys', [201], { name, publicKey });
+  }
+
+  async deleteSshKey(id: string): Promise<void> {
+    await this._call('DELETE', `/api/v1/ssh-keys/${enc(id)}`, [204, 404]);
+  }
+
+  // ---- plumbing --------------------------------------------------------------------------
+
+  private async _send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'application/json', ...extra };
     if (this._o.token) headers.Authorization = `Bearer ${this._o.token}`;
+    else if (UNSAFE.has(method)) {
+      const xsrf = this._cookie('_xsrf');
+      if (xsrf) headers['X-XSRFToken'] = xsrf;
+    }
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    let res: Response;
     try {
-      res = await this._fetch(this._base + path, {
+      return await this._fetch(this._base + path, {
         method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin'
       });
     } catch (err) {
       throw new NetworkError(err);
     }
-    if (!expected.includes(res.status)) {
-      let data: { code?: string; message?: string; details?: Record<string, unknown> } = {};
-      try {
-        data = (await res.json()) as typeof data;
-      } catch {
-        /* not JSON */
-      }
-      throw new ResponseError(res.status, data.code ?? 'NB_ERR_UNKNOWN', data.message ?? `${method} ${path} answered ${res.status}`, data.details);
+  }
+
+  private async _error(res: Response, method: string, path: string): Promise<ResponseError> {
+    let data: { code?: string; message?: string; details?: Record<string, unknown> } = {};
+    try {
+      data = (await res.json()) as typeof data;
+    } catch {
+      /* not JSON */
     }
+    return new ResponseError(res.status, data.code ?? 'NB_ERR_UNKNOWN', data.message ?? `${method} ${path} answered ${res.status}`, data.details);
+  }
+
+  private async _call<T>(method: string, path: string, expected: number[], body?: unknown): Promise<T> {
+    const res = await this._send(method, path, body);
+    if (!expected.includes(res.status)) throw await this._error(res, method, path.split('?')[0]!);
     if (res.status === 204 || res.status === 404) return undefined as T;
     return (await res.json()) as T;
+  }
+}
+
+/** Reads a `text/event-stream` body, calling `on(event, data)` for each event. */
+export async function readEvents(body: ReadableStream<Uint8Array>, on: (event: string, data: unknown) => void): Promise<void> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    buf += decoder.decode(value ?? new Uint8Array(), { stream: !done });
+    let sep: number;
+    while ((sep = buf.search(/\r?\n\r?\n/)) >= 0) {
+      const block = buf.slice(0, sep);
+      buf = buf.slice(sep).replace(/^\r?\n\r?\n/, '');
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split(/\r?\n/)) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      }
+      if (data.length) {
+        const text = data.join('\n');
+        let parsed: unknown = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          /* plain text event */
+        }
+        on(event, parsed);
+      }
+    }
+    if (done) return;
   }
 }
