@@ -47,8 +47,6 @@ export interface Config {
   readonly kernelGatewayDir: string;
   /** The built console and JupyterLab (`web/dist`), served at `/`, `/static/` and `/notebooks/<id>/lab`. */
   readonly webDir: string;
-  /** The built console and JupyterLab (`web/dist`), served at `/`, `/static/` and `/notebooks/<id>/lab`. */
-  readonly webDir: string;
   /** Flavors (SPEC §2); configuration, not code. */
   readonly flavors: readonly Flavor[];
   readonly logLevel: LevelWithSilent;
@@ -77,6 +75,19 @@ export interface Config {
   readonly idempotencyTtlHours: number;
   /** Trust `X-Forwarded-For` from a reverse proxy for the client address (audit, rate limits). */
   readonly trustProxy: boolean;
+  // ---- Docker runtime (issue 4) ----
+  /** Prefix of the containers, networks and layer images this gateway creates on dockerd. */
+  readonly dockerPrefix: string;
+  /** Extra labels (`k=v,k=v`) on everything the Docker runtime creates. */
+  readonly dockerLabels: Readonly<Record<string, string>>;
+  /** IPv4 pool the per-user networks take /26 blocks from. */
+  readonly dockerNetworkPool: string;
+  /** Where `~/work` volume files live; empty = `<dataDir>/volumes`. */
+  readonly volumesDir: string;
+  /** MiB per GB of requested storage (1024); a smaller unit makes test volumes small. */
+  readonly storageUnitMiB: number;
+  /** Most processes (and threads) one instance may run. */
+  readonly pidsLimit: number;
 }
 
 type Scalar = Exclude<keyof Config, 'flavors'>;
@@ -110,6 +121,19 @@ const oneOf = <T extends string>(name: string, values: readonly T[]) => (v: stri
   if (!values.includes(v as T)) throw new Error(`${name} must be one of ${values.join(', ')}; got "${v}"`);
   return v as T;
 };
+const dockerPrefix = (v: string): string => {
+  if (!/^[a-z0-9][a-z0-9_.-]{0,30}$/.test(v)) throw new Error(`dockerPrefix must be 1–31 characters of [a-z0-9_.-], got "${v}"`);
+  return v;
+};
+const labels = (v: string): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const pair of v.split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`dockerLabels must be k=v pairs separated by commas, got "${pair}"`);
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return out;
+};
 
 /** Every scalar setting with its flag, environment variable and help. */
 export const FIELDS: readonly Field[] = [
@@ -130,7 +154,6 @@ export const FIELDS: readonly Field[] = [
   { key: 'catalogueFile', flag: '--catalogue', env: 'NBG_CATALOGUE', help: 'image catalogue JSON', parse: str },
   { key: 'kernelGatewayDir', flag: '--kernel-gateway-dir', env: 'NBG_KERNEL_GATEWAY_DIR', help: 'built kernel gateway (agent)', parse: str },
   { key: 'webDir', flag: '--web-dir', env: 'NBG_WEB_DIR', help: 'built console and JupyterLab assets', parse: str },
-  { key: 'webDir', flag: '--web-dir', env: 'NBG_WEB_DIR', help: 'built console and JupyterLab assets', parse: str },
   { key: 'imageMaxBytes', flag: '--image-max-bytes', env: 'NBG_IMAGE_MAX_BYTES', help: 'largest custom image (bytes)', parse: int('imageMaxBytes', 1) },
   { key: 'registry', flag: '--registry', env: 'NBG_REGISTRY', help: 'registry saved images are pushed to (host:port[/prefix])', parse: str },
   { key: 'auditRetentionDays', flag: '--audit-retention-days', env: 'NBG_AUDIT_RETENTION_DAYS', help: 'days audit records are kept', parse: int('auditRetentionDays', 1) },
@@ -143,6 +166,12 @@ export const FIELDS: readonly Field[] = [
   { key: 'defaultIdleMinutes', flag: '--default-idle-minutes', env: 'NBG_DEFAULT_IDLE_MINUTES', help: 'IDLE timeout of new instances (0 = none)', parse: num('defaultIdleMinutes') },
   { key: 'idempotencyTtlHours', flag: '--idempotency-ttl-hours', env: 'NBG_IDEMPOTENCY_TTL_HOURS', help: 'hours an Idempotency-Key is kept', parse: int('idempotencyTtlHours', 1) },
   { key: 'trustProxy', flag: '--trust-proxy', env: 'NBG_TRUST_PROXY', help: 'trust X-Forwarded-For for client addresses', parse: bool('trustProxy') },
+  { key: 'dockerPrefix', flag: '--docker-prefix', env: 'NBG_DOCKER_PREFIX', help: 'name prefix of Docker resources', parse: dockerPrefix },
+  { key: 'dockerLabels', flag: '--docker-labels', env: 'NBG_DOCKER_LABELS', help: 'extra labels k=v,k=v on Docker resources', parse: labels },
+  { key: 'dockerNetworkPool', flag: '--docker-network-pool', env: 'NBG_DOCKER_NETWORK_POOL', help: 'IPv4 CIDR for per-user networks', parse: str },
+  { key: 'volumesDir', flag: '--volumes-dir', env: 'NBG_VOLUMES_DIR', help: 'where ~/work volume files live', parse: str },
+  { key: 'storageUnitMiB', flag: '--storage-unit-mib', env: 'NBG_STORAGE_UNIT_MIB', help: 'MiB per GB of storage (tests shrink it)', parse: int('storageUnitMiB', 1) },
+  { key: 'pidsLimit', flag: '--pids-limit', env: 'NBG_PIDS_LIMIT', help: 'processes per instance', parse: int('pidsLimit', 64) },
   { key: 'logLevel', flag: '--log-level', env: 'NBG_LOG_LEVEL', help: 'trace … fatal, or silent', parse: oneOf('logLevel', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const) }
 ];
 
@@ -169,7 +198,6 @@ export function defaults(installRoot: string): Config {
     catalogueFile: join(installRoot, 'images', 'catalogue.json'),
     kernelGatewayDir: join(installRoot, 'kernel-gateway', 'dist'),
     webDir: join(installRoot, 'web', 'dist'),
-    webDir: join(installRoot, 'web', 'dist'),
     flavors: DEFAULT_FLAVORS,
     logLevel: 'info',
     auditRetentionDays: 7,
@@ -183,7 +211,13 @@ export function defaults(installRoot: string): Config {
     leaseIdleMinMinutes: 5,
     defaultIdleMinutes: 0,
     idempotencyTtlHours: 24,
-    trustProxy: false
+    trustProxy: false,
+    dockerPrefix: 'nbg-',
+    dockerLabels: {},
+    dockerNetworkPool: '10.213.0.0/16',
+    volumesDir: '',
+    storageUnitMiB: 1024,
+    pidsLimit: 4096
   };
 }
 

@@ -46,7 +46,8 @@ export type RuntimeStatus =
 export interface ProgressEvent {
   progress: number;
   message: string;
-  step: 'image' | 'storage' | 'container' | 'agent' | 'ready';
+  /** `kernel`: the agent answers and the image's kernels are available (Docker runtime). */
+  step: 'image' | 'storage' | 'container' | 'agent' | 'kernel' | 'ready';
 }
 
 export interface StartOptions {

@@ -71,7 +71,7 @@ export class FakeDriver implements IRuntimeDriver {
 
   async poll(state: DriverState): Promise<RuntimeStatus> {
     const s = state as FakeState;
-    return this.running.get(s.id) === s.generation
+    return s.kind === 'fake' && this.running.get(s.id) === s.generation
       ? { running: true, endpoint: this._o.endpoint ?? { host: '127.0.0.1', port: 9 } }
       : { running: false, reason: 'fake instance is not running' };
   }
