@@ -135,3 +135,81 @@ export async function containerIp(prefix: string, instanceId: string): Promise<s
   if (!ip) throw new Error(`container ${prefix}${instanceId} has no address`);
   return ip;
 }
+
+/** Output of code run in a kernel of an instance. */
+export interface RunResult {
+  ok: boolean;
+  /** stdout/stderr streams and execute results, in order. */
+  out: string;
+  /** `ename: evalue` when the code raised. */
+  error?: string;
+}
+
+/**
+ * Runs code in a new kernel of a RUNNING instance through the gateway's proxy, with
+ * JupyterLab's own client, and shuts the kernel down.
+ */
+export async function runCode(gatewayUrl: string, token: string, instanceId: string, code: string, kernelName = 'python3'): Promise<RunResult> {
+  const { KernelManager, ServerConnection } = await import('@jupyterlab/services');
+  const WebSocket = (await import('ws')).default;
+  const base = `${gatewayUrl}/notebooks/${instanceId}/`;
+  const serverSettings = ServerConnection.makeSettings({
+    baseUrl: base, wsUrl: base.replace(/^http/, 'ws'), token, appendToken: true, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket
+  });
+  const kernels = new KernelManager({ serverSettings });
+  // @jupyterlab/services narrates every WebSocket on the console.
+  const { log, debug } = console;
+  console.log = console.debug = () => undefined;
+  try {
+    await kernels.ready;
+    const kernel = await kernels.startNew({ name: kernelName });
+    let out = '';
+    let error: string | undefined;
+    const future = kernel.requestExecute({ code });
+    future.onIOPub = msg => {
+      const c = msg.content as Record<string, unknown>;
+      if (msg.header.msg_type === 'stream') out += String(c.text);
+      if (msg.header.msg_type === 'execute_result') out += `${(c.data as Record<string, string>)['text/plain']}\n`;
+      if (msg.header.msg_type === 'error') error = `${String(c.ename)}: ${String(c.evalue)}`;
+    };
+    const reply = await future.done;
+    await kernel.shutdown();
+    return { ok: reply.content.status === 'ok', out, ...(error ? { error } : {}) };
+  } finally {
+    kernels.dispose();
+    console.log = log;
+    console.debug = debug;
+  }
+}
+
+/**
+ * Builds a tiny pure-Python wheel offline (PyPI is unreachable): `nbg_probe` 1.0 with
+ * `VALUE = 42`, zipped by Debian's Python.
+ * @returns the wheel's file name and bytes.
+ */
+export async function buildProbeWheel(): Promise<{ name: string; bytes: Buffer }> {
+  const { createHash } = await import('node:crypto');
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const dir = await mkdtemp(join(tmpdir(), 'nbtest-img-wheel-'));
+  try {
+    const files: Record<string, string> = {
+      'nbg_probe/__init__.py': 'VALUE = 42\n',
+      'nbg_probe-1.0.dist-info/METADATA': 'Metadata-Version: 2.1\nName: nbg-probe\nVersion: 1.0\nSummary: probe package built by the nbgateway tests\n',
+      'nbg_probe-1.0.dist-info/WHEEL': 'Wheel-Version: 1.0\nGenerator: nbgateway-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n'
+    };
+    const record = Object.entries(files).map(([p, text]) => {
+      const digest = createHash('sha256').update(text).digest('base64url');
+      return `${p},sha256=${digest},${Buffer.byteLength(text)}`;
+    });
+    files['nbg_probe-1.0.dist-info/RECORD'] = [...record, 'nbg_probe-1.0.dist-info/RECORD,,'].join('\n') + '\n';
+    for (const [p, text] of Object.entries(files)) {
+      await mkdir(join(dir, p, '..'), { recursive: true });
+      await writeFile(join(dir, p), text);
+    }
+    const name = 'nbg_probe-1.0-py3-none-any.whl';
+    await execFileP('/usr/bin/python3', ['-m', 'zipfile', '-c', name, 'nbg_probe', 'nbg_probe-1.0.dist-info'], { cwd: dir });
+    return { name, bytes: await readFile(join(dir, name)) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
