@@ -20,7 +20,8 @@ export function leaseOf(inst: NotebookInstance): LeaseView | null {
   const i = inst as WithLease;
   const src = i.lease ?? i.autoStop;
   if (!src) return null;
-  const at = ('expiresAt' in src ? src.expiresAt : null) ?? ('stopAt' in src ? src.stopAt : null) ?? null;
+  const { expiresAt: a, stopAt: b } = src as { expiresAt?: string | null; stopAt?: string | null };
+  const at = a ?? b ?? null;
   const expiresAt = at ? Date.parse(at) : null;
   const idle = src.idleMinutes ?? null;
   if (expiresAt === null && idle === null) return null;

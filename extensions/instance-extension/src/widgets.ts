@@ -1,0 +1,164 @@
+import { Dialog, showDialog, showErrorMessage, Notification } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+import { countdown, type InstanceModel } from './model';
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text = ''): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text) e.textContent = text;
+  return e;
+}
+
+/** `nb1 · RUNNING · stops in 2h 05m` in the status bar; a click opens the panel. */
+export class InstanceStatusItem extends Widget {
+  private readonly _tick: ReturnType<typeof setInterval>;
+
+  constructor(private readonly _model: InstanceModel, open: () => void) {
+    super({ node: el('button', 'nbg-InstanceStatus') });
+    this.node.setAttribute('type', 'button');
+    this.node.title = 'Instance: state and auto-stop';
+    this.node.addEventListener('click', open);
+    _model.changed.connect(this._render, this);
+    this._tick = setInterval(() => this._render(), 1000);
+    this._render();
+  }
+
+  private _render(): void {
+    const inst = this._model.instance;
+    const at = this._model.leaseExpiresAt;
+    const parts = [this._model.info.name, inst?.status ?? '…'];
+    if (at !== null && inst?.status === 'RUNNING') parts.push(`stops in ${countdown(at - Date.now())}`);
+    this.node.textContent = parts.join(' · ');
+    this.node.dataset.status = inst?.status ?? '';
+  }
+
+  override dispose(): void {
+    clearInterval(this._tick);
+    super.dispose();
+  }
+}
+
+/** The side panel: facts, renew, stop, flavor for the next start. */
+export class InstancePanel extends Widget {
+  private readonly _body = el('div', 'nbg-InstancePanel-body');
+  private readonly _lease = el('span', 'nbg-InstancePanel-lease');
+  private readonly _tick: ReturnType<typeof setInterval>;
+
+  constructor(private readonly _model: InstanceModel) {
+    super();
+    this.addClass('nbg-InstancePanel');
+    this.title.label = 'Instance';
+    this.title.caption = 'This notebook instance';
+    this.node.append(el('h2', '', 'Instance'), this._body);
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', 'Instance');
+    _model.changed.connect(this._render, this);
+    this._tick = setInterval(() => this._renderLease(), 1000);
+    this._render();
+  }
+
+  async renew(): Promise<void> {
+    try {
+      await this._model.renew();
+      Notification.success('Lease renewed', { autoClose: 4000 });
+    } catch (err) {
+      await showErrorMessage('Renew the lease', (err as Error).message);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const r = await showDialog({
+      title: `Stop ${this._model.info.name}?`,
+      body: 'Kernels and terminals end; files in ~/work and installed packages stay. Start it again from the console.',
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Stop' })]
+    });
+    if (!r.button.accept) return;
+    try {
+      await this._model.stop();
+    } catch (err) {
+      await showErrorMessage('Stop the instance', (err as Error).message);
+    }
+  }
+
+  private _renderLease(): void {
+    const at = this._model.leaseExpiresAt;
+    const inst = this._model.instance;
+    this._lease.textContent = at === null ? 'no timed stop' : inst?.status === 'RUNNING' ? `stops in ${countdown(at - Date.now())}` : 'paused';
+  }
+
+  private _render(): void {
+    const inst = this._model.instance;
+    this._body.replaceChildren();
+    if (this._model.error) this._body.append(el('p', 'nbg-InstancePanel-error', this._model.error));
+    if (!inst) return;
+    const facts = el('dl', 'nbg-InstancePanel-facts');
+    const row = (k: string, v: Node | string): void => {
+      const dd = el('dd', '');
+      dd.append(v);
+      facts.append(el('dt', '', k), dd);
+    };
+    row('Name', inst.name);
+    row('State', inst.status + (inst.statusReason ? ` (${inst.statusReason})` : ''));
+    row('Image', inst.image);
+    row('Flavor', inst.flavor);
+    row('Storage', inst.storage.type === 'local' ? `local, ${inst.storage.sizeGB} GB` : 'OBS');
+    this._renderLease();
+    row('Auto-stop', this._lease);
+    this._body.append(facts);
+
+    const actions = el('div', 'nbg-InstancePanel-actions');
+    if (this._model.leaseExpiresAt !== null && inst.status === 'RUNNING') {
+      const renew = el('button', 'jp-mod-styled jp-mod-accept', 'Renew lease');
+      renew.addEventListener('click', () => void this.renew());
+      actions.append(renew);
+    }
+    if (this._model.can('stop')) {
+      const stop = el('button', 'jp-mod-styled jp-mod-warn', 'Stop instance');
+      stop.addEventListener('click', () => void this.stop());
+      actions.append(stop);
+    }
+    this._body.append(actions, this._flavorForm());
+  }
+
+  private _flavorForm(): HTMLElement {
+    const box = el('div', 'nbg-InstancePanel-flavor');
+    const label = el('label', '', 'Flavor for the next start');
+    const select = el('select', 'jp-mod-styled');
+    label.append(select);
+    const apply = el('button', 'jp-mod-styled', 'Change flavor');
+    const hint = el('p', 'nbg-InstancePanel-hint', 'The flavor can change only while the instance is stopped: "Change flavor" stops it first, then sets the new flavor; start it again from the console.');
+    box.append(label, apply, hint);
+    void this._model.flavorChoices().then(list => {
+      for (const f of list) select.append(new Option(`${f.id} — ${f.description}`, f.id, false, f.id === this._model.instance?.flavor));
+    }).catch(() => undefined);
+    apply.addEventListener('click', async () => {
+      const flavor = select.value;
+      if (!flavor || flavor === this._model.instance?.flavor) return;
+      try {
+        if (this._model.can('updateFlavor')) {
+          await this._model.setFlavor(flavor);
+          Notification.success(`Flavor set to ${flavor}`, { autoClose: 5000 });
+          return;
+        }
+        const r = await showDialog({
+          title: `Switch to ${flavor}?`,
+          body: 'The instance stops now (kernels and terminals end; files stay), then takes the new flavor. Start it again from the console.',
+          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Stop and change' })]
+        });
+        if (!r.button.accept) return;
+        await this._model.stop();
+        if (!(await this._model.waitFor('STOPPED'))) throw new Error('the instance did not stop in time; change the flavor from the console');
+        await this._model.setFlavor(flavor);
+        Notification.success(`Flavor set to ${flavor}; start the instance from the console`, { autoClose: false });
+      } catch (err) {
+        await showErrorMessage('Change flavor', (err as Error).message);
+      }
+    });
+    return box;
+  }
+
+  override dispose(): void {
+    clearInterval(this._tick);
+    super.dispose();
+  }
+}

@@ -1,0 +1,128 @@
+import { ServerConnection } from '@jupyterlab/services';
+import { URLExt } from '@jupyterlab/coreutils';
+
+/** An error answer of the gateway or the agent, with the message meant for people. */
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string
+  ) {
+    super(message);
+    this.name = 'GatewayError';
+  }
+
+  /** The route does not exist: the feature is not deployed on this gateway/agent yet. */
+  get isMissingRoute(): boolean {
+    return this.status === 404 && (this.code === 'NB_ERR_NOT_FOUND' || this.code === 'Not Found');
+  }
+}
+
+function cookie(name: string): string | undefined {
+  for (const part of document.cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+async function toError(res: Response): Promise<GatewayError> {
+  let body: { code?: string; message?: string; reason?: string } = {};
+  try {
+    body = (await res.json()) as typeof body;
+  } catch {
+    /* not JSON */
+  }
+  return new GatewayError(res.status, body.code ?? body.reason ?? res.statusText, body.message ?? `${res.status} ${res.statusText}`);
+}
+
+/**
+ * Calls the gateway's REST API with the browser's session (cookie + the `_xsrf` echo the
+ * gateway requires for writes).
+ * @param path - relative to `/api/v1/`, e.g. `notebooks/abc/stop`.
+ */
+export async function gatewayRequest<T>(apiUrl: string, method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  if (!headers.has('Accept')) headers.set('Accept', 'application/json');
+  if (body !== undefined) headers.set('Content-Type', 'application/json');
+  const xsrf = cookie('_xsrf');
+  if (xsrf && method !== 'GET') headers.set('X-XSRFToken', xsrf);
+  const res = await fetch(URLExt.join(apiUrl, path), { ...init, method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw await toError(res);
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+/** Calls the agent's platform API (`<base>api/nbg/<path>`) through the gateway's proxy. */
+export async function agentRequest<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const settings = ServerConnection.makeSettings();
+  const url = URLExt.join(settings.baseUrl, 'api/nbg', path);
+  const res = await ServerConnection.makeRequest(url, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? {} : { 'Content-Type': 'application/json' } }, settings);
+  if (!res.ok) throw await toError(res);
+  return { status: res.status, body: (res.status === 204 ? undefined : await res.json()) as T };
+}
+
+/** Reads a `text/event-stream` response, calling `on(event, data)` per event. */
+export async function readEventStream(res: Response, on: (event: string, data: unknown) => void): Promise<void> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    buf += decoder.decode(value ?? new Uint8Array(), { stream: !done });
+    let sep: number;
+    while ((sep = buf.search(/\r?\n\r?\n/)) >= 0) {
+      const block = buf.slice(0, sep);
+      buf = buf.slice(sep).replace(/^\r?\n\r?\n/, '');
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split(/\r?\n/)) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      }
+      if (data.length) {
+        const text = data.join('\n');
+        try {
+          on(event, JSON.parse(text));
+        } catch {
+          on(event, text);
+        }
+      }
+    }
+    if (done) return;
+  }
+}
+
+/** An instance as the gateway describes it (the fields the plug-ins use). */
+export interface IGatewayInstance {
+  id: string;
+  name: string;
+  image: string;
+  flavor: string;
+  status: string;
+  statusReason: string | null;
+  allowedOperations: string[];
+  storage: { type: string; sizeGB: number };
+  lease?: { expiresAt?: string | null; idleMinutes?: number | null } | null;
+  autoStop?: { expiresAt?: string | null; stopAt?: string | null; idleMinutes?: number | null } | null;
+}
+
+export interface IGatewayFlavor {
+  id: string;
+  chip: string;
+  description: string;
+  inviteOnly: boolean;
+}
+
+export interface IGatewayImage {
+  name: string;
+  chips: string[];
+  custom: boolean;
+}
+
+/** When an instance's TIMING lease ends (epoch ms), if it has one. */
+export function leaseExpiry(inst: IGatewayInstance): number | null {
+  const src = (inst.lease ?? inst.autoStop ?? {}) as { expiresAt?: string | null; stopAt?: string | null };
+  const t = Date.parse(src.expiresAt ?? src.stopAt ?? '');
+  return Number.isFinite(t) ? t : null;
+}
