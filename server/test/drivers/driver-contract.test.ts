@@ -36,7 +36,9 @@ describeDriverContract('LocalProcessDriver', async () => {
   return {
     driver,
     realAgent: true,
-    kill: async state => process.kill(-(state.pid as number), 'SIGKILL'),
+    kill: async state => {
+      process.kill(-(state.pid as number), 'SIGKILL');
+    },
     dispose: () => rm(dataDir, { recursive: true, force: true })
   };
 }, image);
