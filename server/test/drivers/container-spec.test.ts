@@ -80,7 +80,7 @@ describe('containerCreateOptions()', () => {
       { PathOnHost: '/dev/davinci5', PathInContainer: '/dev/davinci5', CgroupPermissions: 'rwm' },
       ...ASCEND_CONTROL_DEVICES.map(d => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' }))
     ]);
-    expect(h.Devices!.map(d => d.PathOnHost)).toEqual(['/dev/davinci5', '/dev/davinci_manager', '/dev/devmm_svm', '/dev/hisi_hdc']);
+    expect(h.Devices!.map((d: { PathOnHost: string }) => d.PathOnHost)).toEqual(['/dev/davinci5', '/dev/davinci_manager', '/dev/devmm_svm', '/dev/hisi_hdc']);
     expect(h.Mounts!.slice(3)).toEqual([
       { Type: 'bind', Source: '/usr/local/Ascend/driver', Target: '/usr/local/Ascend/driver', ReadOnly: true },
       { Type: 'bind', Source: '/usr/local/sbin/npu-smi', Target: '/usr/local/sbin/npu-smi', ReadOnly: true }
