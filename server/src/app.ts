@@ -34,6 +34,7 @@ import { AccessControl } from './policy/access-control';
 import { PolicyStore } from './policy/policy-store';
 import { FlavorGrantStore } from './policy/flavor-grants';
 import { LoginRateLimiter } from './auth/login-rate-limit';
+import { ActivityRecorder, LeaseManager, LeaseStore, httpFeedReader } from './leases';
 import { HttpError } from './errors';
 
 export interface AppOptions {
@@ -52,6 +53,9 @@ export interface App {
   readonly audit: IAuditLog;
   /** Access control (SPEC §9): policies, tenancy, token scopes; also for the SSH gateway. */
   readonly access: AccessControl;
+  /** Activity the gateway sees, for idle auto-stop; the SSH gateway calls `touch(instanceId)`. */
+  readonly activity: ActivityRecorder;
+  readonly leases: LeaseManager;
   /** Where the first admin's generated password was written, when it was generated now. */
   readonly initialPasswordFile: string | undefined;
   listen(): Promise<{ port: number; url: string }>;
@@ -75,8 +79,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const customImages = new CustomImageStore(db);
     const images = new ImageCatalogue(loadCatalogue(config.catalogueFile), customImages);
     const driver = store.add(opts.driver ?? (await selectDriver(config, log)));
+    const instanceStore = new InstanceStore(db);
     const instances = new InstanceManager({
-      store: new InstanceStore(db),
+      store: instanceStore,
       driver,
       images,
       flavors: config.flavors,
@@ -89,11 +94,19 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       access
     });
     store.add(instances);
+    const leaseStore = new LeaseStore(db);
+    const activity = store.add(new ActivityRecorder({ leases: leaseStore, flushIntervalMs: Math.min(config.leaseCheckIntervalMs, 5_000), log }));
+    activity.start();
+    const leases = store.add(new LeaseManager({
+      leases: leaseStore, instances, instanceStore, access, activity, feed: httpFeedReader(), audit,
+      checkIntervalMs: config.leaseCheckIntervalMs, log: log.child({ svc: 'leases' })
+    }));
     const auth = new Authenticator(users);
 
     const opens = new OpenAudit({ audit });
     const proxy = new InstanceProxy({
       log: log.child({ svc: 'proxy' }),
+      onActivity: id => activity.touch(id),
       resolve: async (req, id, url) => {
         const principal = await auth.authenticate(req, { allowQueryToken: true, url, websocket: req.headers.upgrade !== undefined });
         const sourceIp = sourceIpOf(req, config.trustProxy);
@@ -129,7 +142,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       maxBytes: config.imageMaxBytes, registry: config.registry, audit, log: log.child({ svc: 'images' })
     });
     await saveImage.cleanupUnfinished();
-    const ctx: ApiContext = { config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter };
+    const ctx: ApiContext = { config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter, leases, activity };
     registerRoutes(fastify, ctx);
     await fastify.ready();
 
@@ -157,9 +170,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     });
 
     await instances.start();
+    leases.start();
 
     return {
-      config, server, db, instances, users, audit, access,
+      config, server, db, instances, users, audit, access, activity, leases,
       initialPasswordFile: first.passwordFile,
       async listen() {
         await new Promise<void>((resolve, reject) => {

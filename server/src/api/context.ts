@@ -16,6 +16,7 @@ import type { AccessControl } from '../policy/access-control';
 import type { PolicyStore } from '../policy/policy-store';
 import type { FlavorGrantStore } from '../policy/flavor-grants';
 import type { LoginRateLimiter } from '../auth/login-rate-limit';
+import type { ActivityRecorder, LeaseManager } from '../leases';
 
 export interface ApiContext {
   config: Config;
@@ -35,6 +36,9 @@ export interface ApiContext {
   policies: PolicyStore;
   grants: FlavorGrantStore;
   loginLimiter: LoginRateLimiter;
+  /** Auto-stop leases (SPEC §6). */
+  leases: LeaseManager;
+  activity: ActivityRecorder;
 }
 
 declare module 'fastify' {

@@ -11,6 +11,22 @@ import type { NotebookInstance, Page } from './types';
 import { parsePaging } from './paging';
 import { principalOf, type ApiContext } from './context';
 import { audited, notebookRef, notebookResource } from './audited';
+import { validateLeaseSettings, type LeaseSettings } from '../leases';
+
+/** `autoStop` of a create or update body; the configured default IDLE for creates without one. */
+function autoStopOf(ctx: ApiContext, raw: unknown, creating: boolean): LeaseSettings | undefined {
+  if (raw === undefined) {
+    return creating && ctx.config.defaultIdleMinutes > 0 ? { timingHours: null, idleMinutes: ctx.config.defaultIdleMinutes } : undefined;
+  }
+  if (raw === null) return { timingHours: null, idleMinutes: null };
+  return validateLeaseSettings(raw, ctx.config.leaseIdleMinMinutes, 'autoStop');
+}
+
+/** The wire model with the auto-stop lease filled in. */
+async function withLeases(ctx: ApiContext, recs: readonly InstanceRecord[]): Promise<NotebookInstance[]> {
+  const leases = await ctx.leases.store.many(recs.map(r => r.id));
+  return recs.map(r => ({ ...toWire(r), autoStop: ctx.leases.info(r, leases.get(r.id)) }));
+}
 
 /** The wire model of an instance; secrets and driver internals stay behind. */
 export function toWire(rec: InstanceRecord): NotebookInstance {
@@ -38,9 +54,15 @@ export function registerInstanceRoutes(app: FastifyInstance, ctx: ApiContext): v
     const p = await principalOf(ctx, req);
     const name = (req.body as { name?: unknown } | undefined)?.name;
     const rec = await audited(ctx, req, p, 'createNotebook', { type: 'notebook', id: '', name: typeof name === 'string' ? name.slice(0, 64) : '', ownerId: p.userId },
-      async () => ctx.instances.create(await ctx.access.withFlavorGrants(p), validateCreate(req.body)), { resourceOf: notebookResource });
+      async () => {
+        const body = validateCreate(req.body);
+        const autoStop = autoStopOf(ctx, body.autoStop, true);
+        const created = await ctx.instances.create(await ctx.access.withFlavorGrants(p), body);
+        if (autoStop) await ctx.leases.store.set(created.id, autoStop);
+        return created;
+      }, { resourceOf: notebookResource });
     reply.code(201).header('Location', `/api/v1/notebooks/${rec.id}`);
-    return toWire(rec);
+    return (await withLeases(ctx, [rec]))[0];
   });
 
   app.get('/api/v1/notebooks', async req => {
@@ -48,22 +70,26 @@ export function registerInstanceRoutes(app: FastifyInstance, ctx: ApiContext): v
     const query = req.query as Record<string, unknown>;
     const paging = parsePaging(query);
     const { items, total } = await ctx.instances.list(p, { ...paging, all: query.all === 'true' });
-    const page: Page<NotebookInstance> = { items: items.map(toWire), total, ...paging };
+    const page: Page<NotebookInstance> = { items: await withLeases(ctx, items), total, ...paging };
     return page;
   });
 
   app.get('/api/v1/notebooks/:id', async req => {
     const p = await principalOf(ctx, req);
-    return toWire(await ctx.instances.get(p, (req.params as { id: string }).id));
+    return (await withLeases(ctx, [await ctx.instances.get(p, (req.params as { id: string }).id)]))[0];
   });
 
   app.patch('/api/v1/notebooks/:id', async req => {
     const p = await principalOf(ctx, req);
     const id = (req.params as { id: string }).id;
     const body = validateUpdate(req.body);
-    return toWire(await audited(ctx, req, p, 'updateNotebook', await notebookRef(ctx, p, id), async () => ctx.instances.update(await ctx.access.withFlavorGrants(p), id, body), {
-      details: { fields: Object.keys(body) }
-    }));
+    const autoStop = autoStopOf(ctx, body.autoStop, false);
+    const rec = await audited(ctx, req, p, 'updateNotebook', await notebookRef(ctx, p, id), async () => {
+      const updated = await ctx.instances.update(await ctx.access.withFlavorGrants(p), id, body);
+      if (autoStop) await ctx.leases.set(p, id, autoStop);
+      return updated;
+    }, { details: { fields: Object.keys(body), ...(autoStop ? { autoStop } : {}) } });
+    return (await withLeases(ctx, [rec]))[0];
   });
 
   app.delete('/api/v1/notebooks/:id', async (req, reply) => {

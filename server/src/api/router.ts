@@ -12,6 +12,7 @@ import { registerInstanceRoutes } from './instances.routes';
 import { registerAuditRoutes } from './audit.routes';
 import { registerTokenRoutes } from './tokens.routes';
 import { registerUserRoutes } from './users.routes';
+import { registerLeaseRoutes } from './leases.routes';
 import { registerConvertRoutes } from './convert.routes';
 import { registerWebRoutes } from '../web/web.routes';
 import { registerImageRoutes } from './images.routes';
@@ -25,6 +26,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerAuditRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
   registerUserRoutes(app, ctx);
+  registerLeaseRoutes(app, ctx);
   registerConvertRoutes(app, ctx);
   registerWebRoutes(app, ctx);
   registerImageRoutes(app, ctx);

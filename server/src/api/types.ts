@@ -24,6 +24,8 @@ export interface NotebookInstance {
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;
+  /** Auto-stop lease (SPEC §6); present on the notebooks API's answers. */
+  autoStop?: LeaseInfo;
 }
 
 export interface Page<T> {

@@ -165,6 +165,19 @@ export class InstanceManager extends EventEmitter {
     return next;
   }
 
+  /**
+   * Stops a RUNNING instance on the system's behalf (an auto-stop lease), with `reason` as
+   * its status reason.
+   * @returns the record in STOPPING, or undefined when it was no longer RUNNING (another
+   *   replica or a user got there first): the caller must not audit a stop it did not make.
+   */
+  async stopBySystem(id: string, reason: string): Promise<InstanceRecord | undefined> {
+    const next = await this._o.store.transition(id, ['RUNNING'], 'STOPPING', { statusReason: reason, pending: this._o.replicaId });
+    if (!next) return undefined;
+    this._run(id, () => this._stop(next));
+    return next;
+  }
+
   /** Deletes a STOPPED or ERROR instance; its `~/work` is kept for the retention period. */
   async deleteInstance(principal: Principal, id: string): Promise<void> {
     const rec = await this._find(principal, id, 'notebook:delete');

@@ -19,11 +19,15 @@ export interface CreateInstanceRequest {
   image: string;
   flavor: string | undefined;
   storage: { type: StorageType; sizeGB: number };
+  /** Auto-stop settings, checked by `leases/validate.ts` (needs the configured IDLE floor). */
+  autoStop?: unknown;
 }
 
 export interface UpdateInstanceRequest {
   description?: string;
   flavor?: string;
+  /** As in CreateInstanceRequest; null removes the lease. */
+  autoStop?: unknown;
 }
 
 function obj(body: unknown): Record<string, unknown> {
@@ -54,7 +58,7 @@ export function validateDescription(d: unknown): string {
 
 export function validateCreate(body: unknown): CreateInstanceRequest {
   const o = obj(body);
-  rejectUnknown(o, ['name', 'description', 'image', 'flavor', 'storage']);
+  rejectUnknown(o, ['name', 'description', 'image', 'flavor', 'storage', 'autoStop']);
   const name = validateName(o.name);
   const description = validateDescription(o.description);
   if (typeof o.image !== 'string' || !o.image) throw Errors.VALIDATION('"image" is required: a name from GET /api/v1/images');
@@ -71,18 +75,19 @@ export function validateCreate(body: unknown): CreateInstanceRequest {
     }
     storage = { type, sizeGB: size };
   }
-  return { name, description, image: o.image, flavor: o.flavor as string | undefined, storage };
+  return { name, description, image: o.image, flavor: o.flavor as string | undefined, storage, ...(o.autoStop !== undefined ? { autoStop: o.autoStop } : {}) };
 }
 
 export function validateUpdate(body: unknown): UpdateInstanceRequest {
   const o = obj(body);
-  rejectUnknown(o, ['description', 'flavor']);
+  rejectUnknown(o, ['description', 'flavor', 'autoStop']);
   const out: UpdateInstanceRequest = {};
   if (o.description !== undefined) out.description = validateDescription(o.description);
   if (o.flavor !== undefined) {
     if (typeof o.flavor !== 'string' || !o.flavor) throw Errors.VALIDATION('"flavor" must be a flavor id');
     out.flavor = o.flavor;
   }
-  if (Object.keys(out).length === 0) throw Errors.VALIDATION('nothing to update: send "description" and/or "flavor"');
+  if (o.autoStop !== undefined) out.autoStop = o.autoStop;
+  if (Object.keys(out).length === 0) throw Errors.VALIDATION('nothing to update: send "description", "flavor" and/or "autoStop"');
   return out;
 }

@@ -28,7 +28,7 @@ const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-auth
 export interface ProxyOptions {
   /** Resolves the target for an authenticated request, or throws an HttpError (404, 409, 401). */
   resolve: (req: IncomingMessage, instanceId: string, url: URL) => Promise<OpenTarget>;
-  /** Called for every proxied request and WebSocket message burst, for idle detection. */
+  /** Called for proxied requests other than GET/HEAD, WebSocket upgrades and traffic, for idle detection. */
   onActivity?: (instanceId: string) => void;
   log: Logger;
 }
@@ -60,7 +60,9 @@ export class InstanceProxy {
         return;
       }
       const target = await this._o.resolve(req, instanceId, url);
-      this._o.onActivity?.(instanceId);
+      // Reads are what an unattended browser tab makes on timers (the agent classifies them
+      // the same way): only other methods count as activity for idle auto-stop.
+      if (req.method !== 'GET' && req.method !== 'HEAD') this._o.onActivity?.(instanceId);
       await this._forward(req, res, target, url);
     } catch (err) {
       sendError(res, toHttpError(err, this._o.log, requestId));

@@ -11,7 +11,7 @@ export interface EchoAgent {
   /** Requests seen: method, url and the Authorization header the gateway sent. */
   seen: { method: string; url: string; authorization: string | undefined; cookie: string | undefined }[];
   /** The activity feed the agent reports at `api/nbg/activity` (null: answer 404). */
-  activity: Record<string, unknown> | null;
+  activity: Record<string, unknown> | (() => Record<string, unknown>) | null;
   dispose(): Promise<void>;
 }
 
@@ -25,7 +25,8 @@ export async function startEchoAgent(): Promise<EchoAgent> {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not found","reason":null}');
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(agent.activity));
+      const body = typeof agent.activity === 'function' ? agent.activity() : agent.activity;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ url: req.url, method: req.method }));
