@@ -22,11 +22,16 @@ import { resolveApiPath } from './services/contents/paths';
 import { FsContentsProvider } from './services/contents/fs-contents';
 import { registerContentsRoutes } from './services/contents/handlers';
 import type { IContentsProvider } from './services/contents/provider';
+import { SessionManager } from './services/sessions/manager';
+import { registerSessionRoutes } from './services/sessions/handlers';
+import { TerminalManager } from './services/terminals/manager';
+import { registerTerminalRoutes } from './services/terminals/handlers';
 
 export interface App {
   readonly server: Server;
   readonly kernels: KernelManager;
   readonly activity: ActivityTracker;
+  readonly terminals: TerminalManager;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, closes WebSockets, stops kernels and terminals. Idempotent. */
@@ -47,6 +52,8 @@ export function createApp(config: Config, log: Logger): App {
         transport: config.transport,
         startTimeoutMs: config.kernelStartTimeoutMs,
         shutdownGraceMs: config.kernelShutdownGraceMs,
+        restartLimit: config.kernelRestartLimit,
+        restartWindowMs: 60_000,
         reconnectWindowMs: config.kernelReconnectWindowMs,
         maxBufferedBytes: config.kernelMaxBufferedBytes,
         maxMessageBytes: config.maxWebSocketMessageBytes,
@@ -61,6 +68,25 @@ export function createApp(config: Config, log: Logger): App {
     )
   );
   store.add(activity.addSource(kernels));
+  const sessions = new SessionManager(kernels);
+  const terminals = store.add(
+    new TerminalManager(
+      {
+        rootDir: config.rootDir,
+        resolveCwd: async path => {
+          const abs = await resolveApiPath(config.rootDir, path);
+          if (!(await isDirectory(abs))) throw new Error(`${path} is not a directory`);
+          return abs;
+        },
+        shell: config.terminalShell,
+        scrollbackBytes: 256 << 10,
+        killGraceMs: config.kernelShutdownGraceMs,
+        onActivity: () => activity.touch()
+      },
+      log
+    )
+  );
+  store.add(activity.addSource(terminals));
 
   // The provider is picked once, here (STYLE.md §8); `s3` arrives with object storage.
   const fsContents = new FsContentsProvider({ rootDir: config.rootDir, allowHidden: config.allowHidden, maxReadBytes: config.maxContentsBytes });
@@ -71,8 +97,8 @@ export function createApp(config: Config, log: Logger): App {
 
   const ws = new WsRouter(log, config.maxWebSocketMessageBytes);
   const routes: RouteTables = { http: new Router(), ws };
-  registerApiRoutes(routes, kernels, activity);
-  registerActivityRoutes(routes, activity, { kernels: () => kernels.list(), terminals: () => [] });
+  registerApiRoutes(routes, kernels, activity, { username: config.userName });
+  registerActivityRoutes(routes, activity, { kernels: () => kernels.list(), terminals: () => terminals.list() });
   registerKernelSpecRoutes(routes, specs, config.baseUrl);
   registerKernelRoutes(routes, kernels, config.baseUrl);
   registerContentsRoutes(routes, contents, {
@@ -81,6 +107,8 @@ export function createApp(config: Config, log: Logger): App {
     download: contents === fsContents ? path => fsContents.open(path) : undefined,
     onActivity: () => activity.touch()
   });
+  registerSessionRoutes(routes, sessions, config.baseUrl);
+  registerTerminalRoutes(routes, terminals);
   store.add(registerSshRoutes(routes, { rootDir: config.rootDir, activity, log }));
 
   // Disposed in reverse order: WebSockets get a proper close, then the server stops
@@ -102,6 +130,7 @@ export function createApp(config: Config, log: Logger): App {
     server: http.server,
     kernels,
     activity,
+    terminals,
     async listen() {
       await mkdir(config.runtimeDir, { recursive: true, mode: 0o700 });
       const port = await http.listen(config.port, config.host);

@@ -5,6 +5,7 @@
  * The token is a secret: it comes only from the environment or a file, never from a flag.
  */
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import type { LogLevel } from './logger';
 
 export interface Config {
@@ -30,6 +31,8 @@ export interface Config {
   readonly kernelStartTimeoutMs: number;
   /** Grace given to kernels to exit after shutdown_request before SIGKILL. */
   readonly kernelShutdownGraceMs: number;
+  /** Automatic restarts of a dying kernel allowed per minute before it is declared dead. */
+  readonly kernelRestartLimit: number;
   /** How long a kernel client session outlives its WebSocket, buffering output for a reconnect. */
   readonly kernelReconnectWindowMs: number;
   /** Most bytes of kernel output kept for one disconnected client session. */
@@ -42,6 +45,10 @@ export interface Config {
   readonly allowHidden: boolean;
   /** Largest contents request body and file content returned by the API (a notebook, one upload chunk). */
   readonly maxContentsBytes: number;
+  /** Shell command for terminals, space-separated (default `$SHELL -l`, else bash or sh). */
+  readonly terminalShell: readonly string[];
+  /** Name shown by `/api/me` (JupyterLab's user menu, collaborators). */
+  readonly userName: string;
   readonly logLevel: LogLevel;
 }
 
@@ -86,6 +93,7 @@ export const FIELDS: ReadonlyArray<Field<keyof Config>> = [
   { key: 'jupyterPath', flag: '--jupyter-path', env: 'JUPYTER_PATH', help: 'extra kernelspec roots (colon-separated)', parse: list },
   { key: 'kernelStartTimeoutMs', flag: '--kernel-start-timeout-ms', env: 'NBG_KG_KERNEL_START_TIMEOUT_MS', help: 'kernel readiness timeout', parse: int('kernelStartTimeoutMs') },
   { key: 'kernelShutdownGraceMs', flag: '--kernel-shutdown-grace-ms', env: 'NBG_KG_KERNEL_SHUTDOWN_GRACE_MS', help: 'grace before SIGKILL', parse: int('kernelShutdownGraceMs') },
+  { key: 'kernelRestartLimit', flag: '--kernel-restart-limit', env: 'NBG_KG_KERNEL_RESTART_LIMIT', help: 'automatic restarts per minute before "dead"', parse: int('kernelRestartLimit') },
   { key: 'kernelReconnectWindowMs', flag: '--kernel-reconnect-window-ms', env: 'NBG_KG_KERNEL_RECONNECT_WINDOW_MS', help: 'client session kept after its WebSocket drops', parse: int('kernelReconnectWindowMs') },
   { key: 'kernelMaxBufferedBytes', flag: '--kernel-max-buffered-bytes', env: 'NBG_KG_KERNEL_MAX_BUFFERED_BYTES', help: 'output kept per disconnected client', parse: int('kernelMaxBufferedBytes') },
   { key: 'maxWebSocketMessageBytes', flag: '--max-websocket-message-bytes', env: 'NBG_KG_MAX_WEBSOCKET_MESSAGE_BYTES', help: 'largest client WebSocket message', parse: int('maxWebSocketMessageBytes') },
@@ -98,6 +106,8 @@ export const FIELDS: ReadonlyArray<Field<keyof Config>> = [
   },
   { key: 'allowHidden', flag: '--allow-hidden', env: 'NBG_KG_ALLOW_HIDDEN', help: 'serve dot-files in the contents API (true/false)', parse: bool('allowHidden') },
   { key: 'maxContentsBytes', flag: '--max-contents-bytes', env: 'NBG_KG_MAX_CONTENTS_BYTES', help: 'largest contents body / file read through the API', parse: int('maxContentsBytes') },
+  { key: 'terminalShell', flag: '--terminal-shell', env: 'NBG_KG_TERMINAL_SHELL', help: 'shell command for terminals', parse: v => v.split(' ').filter(Boolean) },
+  { key: 'userName', flag: '--user-name', env: 'NBG_KG_USER_NAME', help: 'user name reported by /api/me', parse: str },
   {
     key: 'logLevel', flag: '--log-level', env: 'NBG_KG_LOG_LEVEL', help: 'debug, info, warn or error',
     parse: v => {
@@ -120,14 +130,26 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
     jupyterPath: [],
     kernelStartTimeoutMs: 60_000,
     kernelShutdownGraceMs: 3_000,
+    kernelRestartLimit: 5,
     kernelReconnectWindowMs: 30_000,
     kernelMaxBufferedBytes: 32 << 20,
     maxWebSocketMessageBytes: 256 << 20,
     contentsProvider: 'fs',
     allowHidden: false,
     maxContentsBytes: 512 << 20,
+    terminalShell: env.SHELL ? [env.SHELL, '-l'] : [],
+    userName: env.USER || env.LOGNAME || osUserName(),
     logLevel: env.NBG_KG_LOG_LEVEL === 'debug' ? 'debug' : 'info'
   };
+}
+
+/** The OS user's name; a uid without a passwd entry (common in containers) gets `user`. */
+function osUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'user';
+  }
 }
 
 /** `/a/b` → `/a/b/`; empty → `/`. */

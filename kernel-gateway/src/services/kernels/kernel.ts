@@ -36,6 +36,9 @@ export interface KernelOptions {
   transport: 'ipc' | 'tcp';
   startTimeoutMs: number;
   shutdownGraceMs: number;
+  /** Automatic restarts allowed within `restartWindowMs` before the kernel is declared dead. */
+  restartLimit: number;
+  restartWindowMs: number;
   log: Logger;
   /** Called for every message in or out, for the activity feed. */
   onActivity?: (kernel: Kernel) => void;
@@ -46,9 +49,6 @@ export interface IopubSink {
   /** `cache` is shared by all sinks of one fan-out so each encoding is made once. */
   deliver(channel: Channel, msg: RawMessage, msgId: string, msgType: string, cache?: { v1?: Buffer; legacy?: string | Buffer }): void;
 }
-
-const RESTART_LIMIT = 5;
-const RESTART_WINDOW_MS = 60_000;
 
 export class Kernel {
   readonly id: string;
@@ -136,6 +136,7 @@ export class Kernel {
 
   /** Interrupts the running cell, by signal or control message per the kernelspec. */
   async interrupt(): Promise<void> {
+    this._log.debug('interrupting', { mode: this.interruptMode });
     if (this.interruptMode === 'message') {
       await this._controlRequest('interrupt_request', {}, 5_000);
     } else if (this._process) {
@@ -146,9 +147,14 @@ export class Kernel {
 
   /**
    * Restarts the kernel process, keeping its id and endpoints (clients stay connected).
+   *
+   * #### Notes
+   * Like jupyter_server, a requested restart publishes no `restarting` status: clients
+   * treat that status as an automatic restart and reconnect on their own, while the
+   * client that asked already does.
    */
   async restart(): Promise<void> {
-    this._setState('restarting', true);
+    this._setState('restarting', false);
     await this._stopProcess(true);
     await this._launch();
     await this._ready;
@@ -293,8 +299,8 @@ export class Kernel {
     }
     this._log.warn('kernel died', { code, signal });
     const now = Date.now();
-    this._restarts = this._restarts.filter(t => now - t < RESTART_WINDOW_MS);
-    if (this._restarts.length >= RESTART_LIMIT) {
+    this._restarts = this._restarts.filter(t => now - t < this._opts.restartWindowMs);
+    if (this._restarts.length >= this._opts.restartLimit) {
       this._setState('dead', true);
       this._log.error('kernel died too often; not restarting', { restarts: this._restarts.length });
       return;

@@ -27,6 +27,8 @@ export interface KernelManagerOptions extends KernelClientOptions {
   transport: 'ipc' | 'tcp';
   startTimeoutMs: number;
   shutdownGraceMs: number;
+  restartLimit: number;
+  restartWindowMs: number;
   /** Resolves an API path (relative to the root) to a directory for the kernel's cwd. */
   resolveCwd: (path: string) => Promise<string>;
   onActivity?: () => void;
@@ -49,6 +51,10 @@ export class KernelManager implements IActivitySource, IDisposable {
 
   list(): KernelModel[] {
     return [...this._kernels.values()].map(modelOf);
+  }
+
+  has(id: string): boolean {
+    return this._kernels.has(id);
   }
 
   /** The kernel with this id. @throws 404 when there is none. */
@@ -103,6 +109,8 @@ export class KernelManager implements IActivitySource, IDisposable {
       transport: this._opts.transport,
       startTimeoutMs: this._opts.startTimeoutMs,
       shutdownGraceMs: this._opts.shutdownGraceMs,
+      restartLimit: this._opts.restartLimit,
+      restartWindowMs: this._opts.restartWindowMs,
       log: this._log,
       onActivity: this._opts.onActivity ? () => this._opts.onActivity!() : undefined
     });
