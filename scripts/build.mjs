@@ -86,7 +86,7 @@ async function buildInto(out, sources, fill) {
 
 async function buildKernelGateway() {
   const dist = join(root, 'kernel-gateway', 'dist');
-  return buildInto(dist, ['kernel-gateway/src'], out => fillKernelGateway(out));
+  return buildInto(dist, ['kernel-gateway/src', 'server/src/jobs/launcher'], out => fillKernelGateway(out));
 }
 
 async function fillKernelGateway(out) {
@@ -98,6 +98,19 @@ async function fillKernelGateway(out) {
     target: 'node20',
     format: 'cjs',
     external: [...Object.keys(AGENT_NATIVE), 'bufferutil', 'utf-8-validate'],
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning'
+  });
+  // The training-job launcher (issue 9) ships next to the agent: Slurm nodes and job
+  // containers find both in one directory. Node built-ins only.
+  await build({
+    entryPoints: [join(root, 'server/src/jobs/launcher/main.ts')],
+    outfile: join(out, 'nbg-job.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
     sourcemap: 'linked',
     legalComments: 'none',
     logLevel: 'warning'

@@ -50,6 +50,37 @@ export interface Config {
   /** Flavors (SPEC §2); configuration, not code. */
   readonly flavors: readonly Flavor[];
   readonly logLevel: LevelWithSilent;
+  // ---- training jobs (issue 9) ----
+  /** Where training jobs run: `local` (this host, embedded default) or `slurm`. */
+  readonly jobScheduler: 'local' | 'slurm';
+  /** URL job launchers use to reach the gateway's job-agent API; empty: derived from the listen address. */
+  readonly jobApiUrl: string;
+  /** Local scheduler: job versions running at once. */
+  readonly jobConcurrency: number;
+  /** Local scheduler: versions waiting beyond those; more are refused (503). */
+  readonly jobQueueMax: number;
+  /** Interval of the job status poll (plus jitter). */
+  readonly jobPollIntervalMs: number;
+  /** Largest node count (tasks) of a job. */
+  readonly jobMaxNodes: number;
+  /** Python that runs `.py` boot files of jobs run as host processes. */
+  readonly jobPython: string;
+  /** Slurm: the `slurm.conf` its commands use; empty: Slurm's default. */
+  readonly slurmConf: string;
+  /** Slurm: partition jobs are submitted to; empty: the cluster's default. */
+  readonly slurmPartition: string;
+  /** Slurm: a directory every node sees (batch scripts, logs, task directories); empty: `<dataDir>/jobs/slurm`. */
+  readonly slurmSharedDir: string;
+  /** Slurm: the `jobcomp/filetxt` file, read for jobs `scontrol` has forgotten; empty: none. */
+  readonly slurmJobCompFile: string;
+  /** Slurm: let several tasks of a job share a node (single-node clusters); otherwise one task per node. */
+  readonly slurmPackTasks: boolean;
+  /** Webhooks: attempts per event delivery. */
+  readonly webhookMaxAttempts: number;
+  /** Webhooks: delay before the first retry; doubles per attempt (with jitter) up to 5 minutes. */
+  readonly webhookRetryBaseMs: number;
+  /** Webhooks: allow loopback and private-network destinations. */
+  readonly webhookAllowPrivate: boolean;
   // ---- control plane (issue 5) ----
   /** Days audit records are kept (SPEC §9). */
   readonly auditRetentionDays: number;
@@ -172,6 +203,21 @@ export const FIELDS: readonly Field[] = [
   { key: 'volumesDir', flag: '--volumes-dir', env: 'NBG_VOLUMES_DIR', help: 'where ~/work volume files live', parse: str },
   { key: 'storageUnitMiB', flag: '--storage-unit-mib', env: 'NBG_STORAGE_UNIT_MIB', help: 'MiB per GB of storage (tests shrink it)', parse: int('storageUnitMiB', 1) },
   { key: 'pidsLimit', flag: '--pids-limit', env: 'NBG_PIDS_LIMIT', help: 'processes per instance', parse: int('pidsLimit', 64) },
+  { key: 'jobScheduler', flag: '--job-scheduler', env: 'NBG_JOB_SCHEDULER', help: 'where training jobs run: local or slurm', parse: oneOf('jobScheduler', ['local', 'slurm'] as const) },
+  { key: 'jobApiUrl', flag: '--job-api-url', env: 'NBG_JOB_API_URL', help: 'URL job launchers reach the gateway at', parse: str },
+  { key: 'jobConcurrency', flag: '--job-concurrency', env: 'NBG_JOB_CONCURRENCY', help: 'local scheduler: versions running at once', parse: int('jobConcurrency', 1) },
+  { key: 'jobQueueMax', flag: '--job-queue-max', env: 'NBG_JOB_QUEUE_MAX', help: 'local scheduler: versions waiting', parse: int('jobQueueMax', 0) },
+  { key: 'jobPollIntervalMs', flag: '--job-poll-interval-ms', env: 'NBG_JOB_POLL_INTERVAL_MS', help: 'job status poll interval', parse: int('jobPollIntervalMs', 50) },
+  { key: 'jobMaxNodes', flag: '--job-max-nodes', env: 'NBG_JOB_MAX_NODES', help: 'largest node count of a job', parse: int('jobMaxNodes', 1) },
+  { key: 'jobPython', flag: '--job-python', env: 'NBG_JOB_PYTHON', help: 'python for jobs run as processes', parse: str },
+  { key: 'slurmConf', flag: '--slurm-conf', env: 'NBG_SLURM_CONF', help: 'slurm.conf for Slurm commands', parse: str },
+  { key: 'slurmPartition', flag: '--slurm-partition', env: 'NBG_SLURM_PARTITION', help: 'Slurm partition for jobs', parse: str },
+  { key: 'slurmSharedDir', flag: '--slurm-shared-dir', env: 'NBG_SLURM_SHARED_DIR', help: 'directory shared with Slurm nodes', parse: str },
+  { key: 'slurmJobCompFile', flag: '--slurm-jobcomp-file', env: 'NBG_SLURM_JOBCOMP_FILE', help: 'Slurm jobcomp/filetxt file', parse: str },
+  { key: 'slurmPackTasks', flag: '--slurm-pack-tasks', env: 'NBG_SLURM_PACK_TASKS', help: 'several tasks of a job may share a node', parse: bool('slurmPackTasks') },
+  { key: 'webhookMaxAttempts', flag: '--webhook-max-attempts', env: 'NBG_WEBHOOK_MAX_ATTEMPTS', help: 'attempts per webhook delivery', parse: int('webhookMaxAttempts', 1) },
+  { key: 'webhookRetryBaseMs', flag: '--webhook-retry-base-ms', env: 'NBG_WEBHOOK_RETRY_BASE_MS', help: 'first webhook retry delay', parse: int('webhookRetryBaseMs', 1) },
+  { key: 'webhookAllowPrivate', flag: '--webhook-allow-private', env: 'NBG_WEBHOOK_ALLOW_PRIVATE', help: 'allow webhooks to loopback/private addresses', parse: bool('webhookAllowPrivate') },
   { key: 'logLevel', flag: '--log-level', env: 'NBG_LOG_LEVEL', help: 'trace … fatal, or silent', parse: oneOf('logLevel', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const) }
 ];
 
@@ -200,6 +246,21 @@ export function defaults(installRoot: string): Config {
     webDir: join(installRoot, 'web', 'dist'),
     flavors: DEFAULT_FLAVORS,
     logLevel: 'info',
+    jobScheduler: 'local',
+    jobApiUrl: '',
+    jobConcurrency: 2,
+    jobQueueMax: 100,
+    jobPollIntervalMs: 1_000,
+    jobMaxNodes: 16,
+    jobPython: '/usr/bin/python3',
+    slurmConf: '',
+    slurmPartition: '',
+    slurmSharedDir: '',
+    slurmJobCompFile: '',
+    slurmPackTasks: false,
+    webhookMaxAttempts: 8,
+    webhookRetryBaseMs: 2_000,
+    webhookAllowPrivate: false,
     auditRetentionDays: 7,
     imageMaxBytes: Math.round(9.5 * 1024 ** 3),
     registry: '',

@@ -96,6 +96,16 @@ export const Errors = {
   WEB_NOT_BUILT: code('NB_ERR_WEB_NOT_BUILT', 'The web assets are not built on this gateway; run ./dev build (or node scripts/build.mjs web)', 503),
   LAB_PLUGIN_NOT_FOUND: code('NB_ERR_LAB_PLUGIN_NOT_FOUND', 'No JupyterLab plug-in with settings named "%s" in this build', 404),
   LAB_WORKSPACE_NOT_FOUND: code('NB_ERR_LAB_WORKSPACE_NOT_FOUND', 'No JupyterLab workspace named "%s" for this instance', 404),
+  // Training jobs (issue 9)
+  JOB_NOT_FOUND: code('NB_ERR_JOB_NOT_FOUND', 'Training job %s not found', 404),
+  JOB_VERSION_NOT_FOUND: code('NB_ERR_JOB_VERSION_NOT_FOUND', 'Training job "%s" has no version %s', 404),
+  JOB_NAME_INVALID: code('NB_ERR_JOB_NAME_INVALID', 'Invalid job name "%s": %s', 400),
+  JOB_NAME_TAKEN: code('NB_ERR_JOB_NAME_TAKEN', 'You already have a training job named "%s"; names are unique per user among jobs that are not deleted', 409),
+  JOB_STATE: code('NB_ERR_JOB_STATE', 'Cannot %s version %s of job "%s" while it is %s; %s', 409),
+  JOB_BUSY: code('NB_ERR_JOB_BUSY', 'Training job "%s" changed meanwhile (%s); try again', 409),
+  JOB_INPUT_NOT_FOUND: code('NB_ERR_JOB_INPUT_NOT_FOUND', '%s', 400),
+  JOB_QUEUE_FULL: code('NB_ERR_JOB_QUEUE_FULL', 'The %s scheduler cannot take more jobs now: %s; try again when some have finished', 503),
+  JOB_TOKEN_INVALID: code('NB_ERR_JOB_TOKEN_INVALID', 'Job token refused: %s', 401),
   // Upstreams
   INSTANCE_UNREACHABLE: code('NB_ERR_INSTANCE_UNREACHABLE', 'The instance is not answering (%s); it may be restarting', 503),
   INTERNAL: code('NB_ERR_INTERNAL', 'Internal error; the gateway log has the details (request id %s)', 500)
