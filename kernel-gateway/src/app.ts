@@ -13,6 +13,7 @@ import { createHttpServer, type RouteTables } from './http/server';
 import { ActivityTracker } from './platform/activity/tracker';
 import { registerActivityRoutes } from './platform/activity/handlers';
 import { registerSshRoutes } from './platform/ssh/handlers';
+import { registerConvertRoutes } from './platform/convert/handlers';
 import { KernelSpecManager, kernelSpecDirs } from './services/kernelspecs/manager';
 import { registerKernelSpecRoutes } from './services/kernelspecs/handlers';
 import { KernelManager, isDirectory } from './services/kernels/manager';
@@ -109,6 +110,7 @@ export function createApp(config: Config, log: Logger): App {
   });
   registerSessionRoutes(routes, sessions, config.baseUrl);
   registerTerminalRoutes(routes, terminals);
+  registerConvertRoutes(routes, contents);
   store.add(registerSshRoutes(routes, { rootDir: config.rootDir, activity, log }));
 
   // Disposed in reverse order: WebSockets get a proper close, then the server stops

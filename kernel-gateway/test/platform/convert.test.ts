@@ -155,3 +155,61 @@ print(json.dumps([tm.transform_cell(c) for c in cells]))`;
     }, 120_000);
   });
 });
+
+describe('POST api/nbg/convert', () => {
+  let gw: TestGateway;
+  const nb = { nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } }, cells: [{ cell_type: 'code', id: 'a', metadata: {}, source: "print('hi')", outputs: [], execution_count: null }] };
+
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+
+  afterAll(async () => {
+    await gw?.dispose();
+  });
+
+  const call = (path: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`${gw.url}${path}`, { ...init, headers: { Authorization: `token ${gw.token}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
+  const convert = (body: unknown): Promise<Response> => call('api/nbg/convert', { method: 'POST', body: JSON.stringify(body) });
+
+  it('should write <name>.py next to the notebook and never overwrite it without force', async () => {
+    await call('api/contents/proj', { method: 'PUT', body: JSON.stringify({ type: 'directory' }) });
+    const saved = await call('api/contents/proj/train.ipynb', { method: 'PUT', body: JSON.stringify({ type: 'notebook', format: 'json', content: nb }) });
+    expect(saved.status).toBe(201);
+    const first = await convert({ path: 'proj/train.ipynb' });
+    expect(first.status).toBe(201);
+    const model = (await first.json()) as { path: string; overwritten: boolean };
+    expect(model).toMatchObject({ path: 'proj/train.py', overwritten: false });
+    const file = await (await call('api/contents/proj/train.py?content=1&type=file&format=text')).json() as { content: string };
+    expect(file.content).toContain("# %%\nprint('hi')");
+
+    const again = await convert({ path: 'proj/train.ipynb' });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { message: string }).message).toBe('proj/train.py already exists; choose another name, or set "force" to overwrite it');
+
+    const forced = await convert({ path: 'proj/train.ipynb', force: true });
+    expect(forced.status).toBe(200);
+    expect(((await forced.json()) as { overwritten: boolean }).overwritten).toBe(true);
+
+    const named = await convert({ path: 'proj/train.ipynb', name: 'boot' });
+    expect(named.status).toBe(201);
+    expect(((await named.json()) as { path: string }).path).toBe('proj/boot.py');
+  });
+
+  it('should refuse a notebook that is not saved, or has unsaved changes', async () => {
+    const missing = await convert({ path: 'Untitled.ipynb' });
+    expect(missing.status).toBe(409);
+    expect(((await missing.json()) as { message: string }).message).toContain('is not saved yet; save it, then convert it');
+    await call('api/contents/edited.ipynb', { method: 'PUT', body: JSON.stringify({ type: 'notebook', format: 'json', content: nb }) });
+    const stale = await convert({ path: 'edited.ipynb', last_modified: '2001-01-01T00:00:00.000Z' });
+    expect(stale.status).toBe(409);
+    expect(((await stale.json()) as { message: string }).message).toContain('has unsaved changes');
+  });
+
+  it('should refuse bad paths and names with 400', async () => {
+    for (const body of [{ path: '../escape.ipynb' }, { path: 'x.txt' }, { path: 'a.ipynb', name: '../b.py' }, { path: 'a.ipynb', force: 'yes' }, {}]) {
+      const res = await convert(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+    }
+  });
+});

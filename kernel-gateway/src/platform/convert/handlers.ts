@@ -12,7 +12,7 @@
  * - An existing `.py` is never overwritten without `force`.
  * - It goes through the contents provider, so it works the same on `~/work` and on OBS.
  */
-import type { Router } from '../../http/router';
+import type { RouteTables } from '../../http/server';
 import { asObject, readJson, sendJson } from '../../http/respond';
 import { JupyterError, badRequest } from '../../errors';
 import type { IContentsProvider } from '../../services/contents/provider';
@@ -34,7 +34,7 @@ export function outputName(notebookPath: string, requested: unknown): string {
   return name;
 }
 
-export function registerConvertRoutes(router: Router, contents: () => IContentsProvider): void {
+export function registerConvertRoutes({ http: router }: RouteTables, contents: IContentsProvider): void {
   router.post('api/nbg/convert', async (req, res) => {
     const body = asObject(await readJson(req, BODY_LIMIT));
     if (typeof body.path !== 'string' || !body.path.endsWith('.ipynb')) {
@@ -45,7 +45,7 @@ export function registerConvertRoutes(router: Router, contents: () => IContentsP
     const name = outputName(nbPath, body.name);
     const dir = apiDirname(nbPath);
     const pyPath = dir ? `${dir}/${name}` : name;
-    const provider = contents();
+    const provider = contents;
 
     let model;
     try {
