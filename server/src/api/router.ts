@@ -13,12 +13,20 @@ import { registerAuditRoutes } from './audit.routes';
 import { registerTokenRoutes } from './tokens.routes';
 import { registerUserRoutes } from './users.routes';
 import { registerLeaseRoutes } from './leases.routes';
+import { registerEventRoutes } from './events.routes';
+import { registerOpenApiRoutes } from './openapi.routes';
+import { registerIdempotency } from './idempotency';
+import { apiDocument, installValidation } from './openapi';
 import { registerConvertRoutes } from './convert.routes';
 import { registerWebRoutes } from '../web/web.routes';
 import { registerImageRoutes } from './images.routes';
 
 export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.decorateRequest('principal', null);
+  // Before any route: documented routes get their schemas as they are registered.
+  installValidation(app, apiDocument().doc);
+  registerIdempotency(app, ctx);
+  registerOpenApiRoutes(app);
   registerHealthRoutes(app, ctx);
   registerAuthRoutes(app, ctx);
   registerCatalogueRoutes(app, ctx);
@@ -27,6 +35,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerTokenRoutes(app, ctx);
   registerUserRoutes(app, ctx);
   registerLeaseRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
   registerConvertRoutes(app, ctx);
   registerWebRoutes(app, ctx);
   registerImageRoutes(app, ctx);
