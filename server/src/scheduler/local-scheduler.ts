@@ -145,7 +145,7 @@ export class LocalScheduler implements ISchedulerAdapter {
     }
     if (this._launching.has(e.id)) return { state: 'running' };
     let alive = 0;
-    let failed: { task: number; rec: ExitRecord | null } | null = null;
+    const failures: { task: number; rec: ExitRecord | null }[] = [];
     let done = 0;
     for (let i = 0; i < e.tasks; i++) {
       const pid = await readJson<ProcessIdentity>(join(this._taskDir(e.id, i), 'pid.json'));
@@ -155,8 +155,10 @@ export class LocalScheduler implements ISchedulerAdapter {
       }
       const rec = await readJson<ExitRecord>(join(this._taskDir(e.id, i), TASK_FILES.exit));
       if (rec && rec.exitCode === 0) done++;
-      else failed ??= { task: i, rec };
+      else failures.push({ task: i, rec });
     }
+    // The task that failed first, not the siblings it took down.
+    const failed = failures.find(f => f.rec?.phase !== 'canceled') ?? failures[0];
     if (canceled) return alive > 0 ? { state: 'running' } : { state: 'canceled' };
     if (failed) {
       if (alive > 0) {

@@ -111,10 +111,14 @@ export class SlurmScheduler implements ISchedulerAdapter {
   async cancel(handle: SchedulerHandle): Promise<void> {
     if (!isSlurmHandle(handle)) return;
     await this._run('scancel', [handle.jobId]).catch(err => this._o.log.warn({ err, slurmJob: handle.jobId }, 'scancel failed'));
+    this._snapshot = null;
     const deadline = Date.now() + this._o.stopTimeoutMs;
     while (Date.now() < deadline) {
       const out = await this._run('squeue', ['-h', '-j', handle.jobId, '-o', '%T']).catch(() => '');
-      if (!out.trim() || !isActiveState(out.trim())) return;
+      if (!out.trim() || !isActiveState(out.trim())) {
+        this._snapshot = null;
+        return;
+      }
       await new Promise(r => setTimeout(r, 100));
     }
     this._o.log.warn({ slurmJob: handle.jobId }, 'the job is still in squeue after scancel');

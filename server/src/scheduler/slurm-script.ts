@@ -39,11 +39,15 @@ export function sq(v: string): string {
  *
  * #### Notes
  * - `--export=NONE`: the job does not inherit the gateway's environment (its settings and
- *   secrets); the script sets what the launcher needs.
+ *   secrets); the script sets what the launcher needs, and `srun --export=ALL` passes that on
+ *   (srun would otherwise inherit NONE and start tasks without even a PATH).
  * - `--kill-on-bad-exit`: one failed task ends the others, as a distributed job needs.
  * - Memory is per CPU so it scales when tasks share a node.
  */
 export function slurmScript(spec: LaunchSpec, o: ScriptOptions): string {
+  for (const k of Object.keys(spec.env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name "${k}"`);
+  }
   const r = spec.resources;
   const memPerCpuMiB = Math.ceil((r.memoryGiB * 1024) / r.cpus);
   const lines = [
@@ -68,12 +72,9 @@ export function slurmScript(spec: LaunchSpec, o: ScriptOptions): string {
     `export ${LAUNCHER_ENV.dir}=${sq(o.dir)}`,
     `export ${LAUNCHER_ENV.tokenFile}=${sq(o.tokenFile)}`,
     // %t = the task's rank: each task writes its own log; the launcher reads SLURM_PROCID.
-    `exec srun --kill-on-bad-exit=1 --output=${sq(`${o.dir}/task-%t/${TASK_FILES.log}`)} ${sq(o.nodePath)} ${sq(o.launcher)}`,
+    `exec srun --export=ALL --kill-on-bad-exit=1 --output=${sq(`${o.dir}/task-%t/${TASK_FILES.log}`)} ${sq(o.nodePath)} ${sq(o.launcher)}`,
     ''
   ];
-  for (const k of Object.keys(spec.env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name "${k}"`);
-  }
   return lines.join('\n');
 }
 
