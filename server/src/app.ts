@@ -35,6 +35,7 @@ import { PolicyStore } from './policy/policy-store';
 import { FlavorGrantStore } from './policy/flavor-grants';
 import { LoginRateLimiter } from './auth/login-rate-limit';
 import { ActivityRecorder, LeaseManager, LeaseStore, httpFeedReader } from './leases';
+import { NoopMetrics, PrometheusMetrics, startMetricsServer, type IMetrics, type MetricsServer } from './metrics';
 import { HttpError } from './errors';
 
 export interface AppOptions {
@@ -56,6 +57,10 @@ export interface App {
   /** Activity the gateway sees, for idle auto-stop; the SSH gateway calls `touch(instanceId)`. */
   readonly activity: ActivityRecorder;
   readonly leases: LeaseManager;
+  /** Prometheus metrics; other areas record SSH sessions, sync bytes and job states here. */
+  readonly metrics: IMetrics;
+  /** The `/metrics` URL once listening (null when `metricsPort` is -1). */
+  readonly metricsUrl: string | null;
   /** Where the first admin's generated password was written, when it was generated now. */
   readonly initialPasswordFile: string | undefined;
   listen(): Promise<{ port: number; url: string }>;
@@ -94,6 +99,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       access
     });
     store.add(instances);
+    const metrics: IMetrics = config.metricsPort >= 0 ? new PrometheusMetrics(db) : new NoopMetrics();
+    instances.on('startCompleted', (_id: string, outcome: 'success' | 'failure', seconds: number) => metrics.instanceStarted(driver.kind, outcome, seconds));
     const leaseStore = new LeaseStore(db);
     const activity = store.add(new ActivityRecorder({ leases: leaseStore, flushIntervalMs: Math.min(config.leaseCheckIntervalMs, 5_000), log }));
     activity.start();
@@ -107,6 +114,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const proxy = new InstanceProxy({
       log: log.child({ svc: 'proxy' }),
       onActivity: id => activity.touch(id),
+      onResponse: code => metrics.proxyRequest(code),
       resolve: async (req, id, url) => {
         const principal = await auth.authenticate(req, { allowQueryToken: true, url, websocket: req.headers.upgrade !== undefined });
         const sourceIp = sourceIpOf(req, config.trustProxy);
@@ -122,6 +130,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       }
     });
 
+    metrics.setWebSocketSource(() => proxy.openSockets);
+    let metricsServer: MetricsServer | null = null;
     let server!: Server;
     const fastify = Fastify({
       loggerInstance: log.child({ svc: 'api' }) as unknown as FastifyBaseLogger,
@@ -142,7 +152,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       maxBytes: config.imageMaxBytes, registry: config.registry, audit, log: log.child({ svc: 'images' })
     });
     await saveImage.cleanupUnfinished();
-    const ctx: ApiContext = { config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter, leases, activity };
+    const ctx: ApiContext = { config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter, leases, activity, metrics };
     registerRoutes(fastify, ctx);
     await fastify.ready();
 
@@ -173,8 +183,11 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     leases.start();
 
     return {
-      config, server, db, instances, users, audit, access, activity, leases,
+      config, server, db, instances, users, audit, access, activity, leases, metrics,
       initialPasswordFile: first.passwordFile,
+      get metricsUrl() {
+        return metricsServer?.url ?? null;
+      },
       async listen() {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -184,6 +197,11 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
         const url = config.publicUrl || `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
         log.info({ url, runtime: driver.kind }, 'listening');
+        if (config.metricsPort >= 0 && !metricsServer) {
+          // Its own listener (STYLE.md §16): scrapes need no credentials and stay off the public port.
+          metricsServer = store.add(await startMetricsServer(metrics, config.metricsHost, config.metricsPort, log));
+          log.info({ url: metricsServer.url }, 'metrics listening');
+        }
         return { port, url };
       },
       dispose: () => store.dispose()

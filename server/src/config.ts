@@ -90,7 +90,7 @@ export interface Config {
   readonly registry: string;
   /** Address of the Prometheus `/metrics` listener, separate from the public one. */
   readonly metricsHost: string;
-  /** Port of the `/metrics` listener; 0 picks a free one (printed at start); -1 turns it off. */
+  /** Port of the `/metrics` listener; 0 picks a free one (logged at start); -1 turns it off. */
   readonly metricsPort: number;
   /** Failed sign-ins allowed per user name (and 4× that per address) within the window. */
   readonly loginMaxFailures: number;

@@ -17,6 +17,7 @@ import type { PolicyStore } from '../policy/policy-store';
 import type { FlavorGrantStore } from '../policy/flavor-grants';
 import type { LoginRateLimiter } from '../auth/login-rate-limit';
 import type { ActivityRecorder, LeaseManager } from '../leases';
+import type { IMetrics } from '../metrics';
 
 export interface ApiContext {
   config: Config;
@@ -39,6 +40,8 @@ export interface ApiContext {
   /** Auto-stop leases (SPEC §6). */
   leases: LeaseManager;
   activity: ActivityRecorder;
+  /** Prometheus metrics (`metrics/metrics.ts`). */
+  metrics: IMetrics;
 }
 
 declare module 'fastify' {

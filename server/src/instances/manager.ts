@@ -46,7 +46,10 @@ export interface InstanceManagerOptions {
   access?: { authorize(p: Principal, action: string, resource?: { service: 'notebook'; id: string; ownerId: string }): Promise<void> };
 }
 
-/** Events: `progress` (id, ProgressEvent), `statusChanged` (InstanceRecord). */
+/**
+ * Events: `progress` (id, ProgressEvent), `statusChanged` (InstanceRecord), `startCompleted`
+ * (id, 'success' | 'failure', seconds).
+ */
 export class InstanceManager extends EventEmitter {
   private readonly _inflight = new Map<string, Promise<void>>();
   private readonly _aborts = new Set<AbortController>();
@@ -264,6 +267,7 @@ export class InstanceManager extends EventEmitter {
         return;
       }
       log.info({ ms: Date.now() - began }, 'started');
+      this.emit('startCompleted', rec.id, 'success', (Date.now() - began) / 1000);
       this.emit('statusChanged', running);
     } catch (err) {
       const reason = abort.signal.aborted && !(err instanceof SpawnError) ? String((abort.signal.reason as Error)?.message ?? 'start aborted') : (err as Error).message;
@@ -273,6 +277,7 @@ export class InstanceManager extends EventEmitter {
       const failed = await this._o.store.transition(rec.id, ['CREATING', 'STARTING'], 'ERROR', {
         statusReason: `start failed: ${reason}`, pending: null, driverState: state
       });
+      this.emit('startCompleted', rec.id, 'failure', (Date.now() - began) / 1000);
       if (failed) this.emit('statusChanged', failed);
     } finally {
       clearTimeout(timer);

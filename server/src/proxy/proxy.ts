@@ -30,6 +30,8 @@ export interface ProxyOptions {
   resolve: (req: IncomingMessage, instanceId: string, url: URL) => Promise<OpenTarget>;
   /** Called for proxied requests other than GET/HEAD, WebSocket upgrades and traffic, for idle detection. */
   onActivity?: (instanceId: string) => void;
+  /** Called with the status of every proxied HTTP request once answered (metrics). */
+  onResponse?: (statusCode: number) => void;
   log: Logger;
 }
 
@@ -52,6 +54,7 @@ export class InstanceProxy {
 
   async handleRequest(req: IncomingMessage, res: ServerResponse, instanceId: string): Promise<void> {
     const requestId = String(req.headers['x-request-id'] ?? Math.random().toString(36).slice(2, 10));
+    if (this._o.onResponse) res.once('finish', () => this._o.onResponse!(res.statusCode));
     try {
       const url = new URL(req.url ?? '/', 'http://gateway');
       if (url.pathname === `/notebooks/${instanceId}`) {
