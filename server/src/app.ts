@@ -151,7 +151,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       store: customImages, catalogue: images, instances, ops: driver.images, runtimeKind: driver.kind,
       maxBytes: config.imageMaxBytes, registry: config.registry, audit, log: log.child({ svc: 'images' })
     });
+    store.add(saveImage);
     await saveImage.cleanupUnfinished();
+    await saveImage.resumePushes();
     const ctx: ApiContext = { config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter, leases, activity, metrics };
     registerRoutes(fastify, ctx);
     await fastify.ready();

@@ -91,6 +91,7 @@ export const Errors = {
   IMAGE_TOO_LARGE: code('NB_ERR_IMAGE_TOO_LARGE', 'The image would be %s; at most %s is allowed. Remove large files outside ~/work (pip caches, datasets) and save again', 400),
   IMAGE_PRIVILEGED_FILES: code('NB_ERR_IMAGE_PRIVILEGED_FILES', 'The instance added root-owned setuid/setgid files, which custom images may not contain: %s', 400),
   CUSTOM_IMAGE_NOT_FOUND: code('NB_ERR_CUSTOM_IMAGE_NOT_FOUND', 'Custom image %s not found', 404),
+  IMAGE_SAVE_FAILED: code('NB_ERR_IMAGE_SAVE_FAILED', 'Saving the image failed: %s; nothing was registered and the instance keeps running', 502),
   IMAGE_IN_USE: code('NB_ERR_IMAGE_IN_USE', 'Image %s is in use by %s; delete those first', 409),
   // Web console and JupyterLab (issue 10)
   WEB_NOT_BUILT: code('NB_ERR_WEB_NOT_BUILT', 'The web assets are not built on this gateway; run ./dev build (or node scripts/build.mjs web)', 503),

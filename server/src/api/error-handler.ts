@@ -32,7 +32,9 @@ export function toHttpError(err: unknown, log: Logger, requestId: string): HttpE
   }
   const e = err as { validation?: unknown; statusCode?: number; code?: string; message?: string };
   if (e && e.validation) return Errors.VALIDATION(e.message ?? 'invalid request');
-  if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+  // Only fastify's own errors (FST_*) carry a client status; a 4xx from a library the gateway
+  // calls (dockerd, S3) is the gateway's problem, not the client's.
+  if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 && (e.code?.startsWith('FST_') || e.code === undefined && !('json' in e))) {
     // Framework errors (bad JSON, body too large, unsupported media type).
     return new HttpError(e.statusCode, e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'NB_ERR_PAYLOAD_TOO_LARGE' : 'NB_ERR_BAD_REQUEST', e.message ?? 'bad request');
   }

@@ -21,9 +21,11 @@ export interface CustomImage {
   sourceInstanceId: string | null;
   sizeBytes: number | null;
   description: string;
-  /** Registry reference and digest, when pushed. */
+  /** Registry reference and digest, once pushed. */
   pushedRef: string | null;
   digest: string | null;
+  /** Push to the configured registry: pending, pushed or failed; null without a registry. */
+  push: { status: 'pending' | 'pushed' | 'failed'; error: string | null } | null;
   createdAt: string;
 }
 
@@ -31,7 +33,7 @@ export function toWireImage(r: CustomImageRecord): CustomImage {
   return {
     id: r.id, name: `${r.name}:${r.tag}`, tag: r.tag, owner: { id: r.ownerId, name: r.ownerName }, baseImage: r.baseImage,
     sourceInstanceId: r.sourceInstanceId, sizeBytes: r.sizeBytes, description: r.description, pushedRef: r.pushedRef,
-    digest: r.digest, createdAt: new Date(r.createdAt).toISOString()
+    digest: r.digest, push: r.pushStatus ? { status: r.pushStatus, error: r.pushError } : null, createdAt: new Date(r.createdAt).toISOString()
   };
 }
 

@@ -7,6 +7,9 @@ import { Errors } from '../errors';
 
 export type CustomImageStatus = 'CREATING' | 'READY';
 
+/** Where a READY image is with the registry: null when no registry is configured. */
+export type PushStatus = 'pending' | 'pushed' | 'failed' | null;
+
 export interface CustomImageRecord {
   id: string;
   ownerId: string;
@@ -24,6 +27,8 @@ export interface CustomImageRecord {
   /** Registry reference and digest when pushed. */
   pushedRef: string | null;
   digest: string | null;
+  pushStatus: PushStatus;
+  pushError: string | null;
   description: string;
   createdAt: number;
   updatedAt: number;
@@ -32,7 +37,8 @@ export interface CustomImageRecord {
 interface Row {
   id: string; owner_id: string; owner_name: string; name: string; tag: string; status: string; ref: string;
   image_id: string | null; base_image: string; source_instance_id: string | null; size_bytes: number | null;
-  pushed_ref: string | null; digest: string | null; description: string; created_at: number; updated_at: number;
+  pushed_ref: string | null; digest: string | null; push_status: string | null; push_error: string | null;
+  description: string; created_at: number; updated_at: number;
 }
 
 const SELECT = 'SELECT c.*, u.name AS owner_name FROM custom_images c JOIN users u ON u.id = c.owner_id';
@@ -41,6 +47,7 @@ const toRecord = (r: Row): CustomImageRecord => ({
   id: r.id, ownerId: r.owner_id, ownerName: r.owner_name, name: r.name, tag: r.tag, status: r.status as CustomImageStatus,
   ref: r.ref, imageId: r.image_id, baseImage: r.base_image, sourceInstanceId: r.source_instance_id,
   sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes), pushedRef: r.pushed_ref, digest: r.digest,
+  pushStatus: r.push_status as PushStatus, pushError: r.push_error,
   description: r.description, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at)
 });
 
@@ -53,7 +60,7 @@ export class CustomImageStore {
    *   until the new one is ready, then swapped).
    * @throws IMAGE_TAG_EXISTS, IMAGE_SAVE_IN_PROGRESS
    */
-  async reserve(rec: Omit<CustomImageRecord, 'id' | 'ownerName' | 'status' | 'createdAt' | 'updatedAt' | 'imageId' | 'sizeBytes' | 'pushedRef' | 'digest'>, replace: boolean): Promise<{ id: string; replacing: CustomImageRecord | null }> {
+  async reserve(rec: Omit<CustomImageRecord, 'id' | 'ownerName' | 'status' | 'createdAt' | 'updatedAt' | 'imageId' | 'sizeBytes' | 'pushedRef' | 'digest' | 'pushStatus' | 'pushError'>, replace: boolean): Promise<{ id: string; replacing: CustomImageRecord | null }> {
     return this._db.transaction(async tx => {
       const rows = await tx.all<Row>(`${SELECT} WHERE c.owner_id = $1 AND c.name = $2 AND (c.tag = $3 OR c.tag = $4)`, [rec.ownerId, rec.name, rec.tag, `${rec.tag}@saving`]);
       const existing = rows.find(r => r.tag === rec.tag);
@@ -73,14 +80,27 @@ export class CustomImageStore {
   }
 
   /** Marks a save finished; a replaced image's row is removed in the same transaction. */
-  async markReady(id: string, fields: { imageId: string; sizeBytes: number; pushedRef?: string | null; digest?: string | null }, replacingId: string | null, tag: string): Promise<void> {
+  async markReady(id: string, fields: { imageId: string; sizeBytes: number; pushStatus: PushStatus }, replacingId: string | null, tag: string): Promise<void> {
     await this._db.transaction(async tx => {
       if (replacingId) await tx.run('DELETE FROM custom_images WHERE id = $1', [replacingId]);
       await tx.run(
-        `UPDATE custom_images SET status = 'READY', tag = $1, image_id = $2, size_bytes = $3, pushed_ref = $4, digest = $5, updated_at = $6 WHERE id = $7`,
-        [tag, fields.imageId, fields.sizeBytes, fields.pushedRef ?? null, fields.digest ?? null, Date.now(), id]
+        `UPDATE custom_images SET status = 'READY', tag = $1, image_id = $2, size_bytes = $3, push_status = $4, updated_at = $5 WHERE id = $6`,
+        [tag, fields.imageId, fields.sizeBytes, fields.pushStatus, Date.now(), id]
       );
     });
+  }
+
+  /** Records the outcome of a push. */
+  async setPush(id: string, fields: { status: Exclude<PushStatus, null>; pushedRef?: string; digest?: string; error?: string }): Promise<void> {
+    await this._db.run(
+      'UPDATE custom_images SET push_status = $1, pushed_ref = COALESCE($2, pushed_ref), digest = COALESCE($3, digest), push_error = $4, updated_at = $5 WHERE id = $6',
+      [fields.status, fields.pushedRef ?? null, fields.digest ?? null, fields.error ?? null, Date.now(), id]
+    );
+  }
+
+  /** READY images whose push has not finished (a gateway restart interrupts pushes). */
+  async pendingPushes(): Promise<CustomImageRecord[]> {
+    return (await this._db.all<Row>(`${SELECT} WHERE c.status = 'READY' AND c.push_status = 'pending'`)).map(toRecord);
   }
 
   async remove(id: string): Promise<void> {

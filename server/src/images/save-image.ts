@@ -3,9 +3,9 @@
  * custom image `name:tag` of its owner.
  *
  * Steps: reserve the name (a CREATING row) → instance to SNAPSHOTTING → commit to a temporary
- * tag (the runtime pauses and resumes the container) → refuse if over the size limit or if it
- * added root-owned setuid/setgid files → tag it → push when a registry is configured → READY →
- * instance back to RUNNING. Any failure removes the image and the row: nothing is
+ * tag (the runtime pauses and resumes the container) → instance back to RUNNING → refuse if over
+ * the size limit or if it added root-owned setuid/setgid files → tag it → READY → push to the
+ * registry in the background when one is configured. Any failure removes the image and the row: nothing is
  * half-registered. Audited as `createImage`.
  */
 import { createHash } from 'node:crypto';
@@ -29,7 +29,7 @@ export interface SaveImageRequest {
 
 export interface SaveProgress {
   progress: number;
-  step: 'reserve' | 'commit' | 'check' | 'push' | 'ready';
+  step: 'reserve' | 'commit' | 'check' | 'ready';
   message: string;
 }
 
@@ -68,6 +68,7 @@ export function validateSaveRequest(body: unknown): SaveImageRequest {
 
 export class SaveImageService {
   private readonly _baseFiles = new Map<string, Promise<Set<string>>>();
+  private readonly _pushes = new Set<Promise<unknown>>();
 
   constructor(private readonly _o: SaveImageOptions) {}
 
@@ -118,16 +119,10 @@ export class SaveImageService {
       const [added, baseFiles] = await Promise.all([ops.privilegedFiles(tempRef), this._privilegedBaseFiles(ops, base.ref)]);
       const fresh = added.filter(f => !baseFiles.has(f));
       if (fresh.length) throw Errors.IMAGE_PRIVILEGED_FILES(fresh.slice(0, 10).join(', ') + (fresh.length > 10 ? ` and ${fresh.length - 10} more` : ''));
-      let pushed: { pushedRef: string; digest: string } | null = null;
-      if (this._o.registry) {
-        progress({ progress: 80, step: 'push', message: `pushing to ${this._o.registry}` });
-        const target = `${this._o.registry.replace(/\/$/, '')}/${repo}:${req.tag}`;
-        const { digest } = await ops.push(tempRef, target);
-        pushed = { pushedRef: target, digest };
-      }
       // Only now does the final tag move (a replaced image stays usable until here).
       await ops.tag(tempRef, finalRef);
-      await this._o.store.markReady(id, { imageId, sizeBytes, ...pushed }, replacing?.id ?? null, req.tag);
+      await this._o.store.markReady(id, { imageId, sizeBytes, pushStatus: this._o.registry ? 'pending' : null }, replacing?.id ?? null, req.tag);
+      if (this._o.registry) this._pushLater(id, finalRef, `${repo}:${req.tag}`);
       progress({ progress: 100, step: 'ready', message: `${req.name}:${req.tag} is ready` });
       audit('success', { sizeBytes });
       return (await this._o.store.get(id))!;
@@ -135,8 +130,10 @@ export class SaveImageService {
       if (snapshotting) await this._o.instances.leaveSnapshot(inst.id).catch(() => undefined);
       if (committed) await ops.removeImage(tempRef).catch(() => undefined);
       await this._o.store.remove(id);
-      audit('failure', { code: err instanceof HttpError ? err.code : 'NB_ERR_INTERNAL', reason: (err as Error).message });
-      throw err;
+      const failure = err instanceof HttpError ? err : Errors.IMAGE_SAVE_FAILED((err as Error).message);
+      if (!(err instanceof HttpError)) this._o.log.error({ err, instance: inst.id }, 'image save failed');
+      audit('failure', { code: failure.code, reason: failure.message });
+      throw failure;
     } finally {
       if (committed) await ops.removeImage(tempRef).catch(() => undefined);
     }
@@ -165,6 +162,36 @@ export class SaveImageService {
     if (users.length) throw Errors.IMAGE_IN_USE(name, users.join(', '));
     await this._o.store.remove(rec.id);
     if (this._o.ops) await this._o.ops.removeImage(rec.ref).catch(err => this._o.log.warn({ err, ref: rec.ref }, 'image removed from the catalogue but not from the runtime'));
+  }
+
+  /**
+   * Pushes a READY image to the registry in the background: a first push of a multi-GB base
+   * takes minutes, and the image is usable on this host meanwhile. The outcome is recorded on
+   * the image (`push.status` pending → pushed | failed) and retried at the next gateway start.
+   */
+  private _pushLater(id: string, ref: string, repoAndTag: string): void {
+    const ops = this._o.ops!;
+    const target = `${this._o.registry.replace(/\/$/, '')}/${repoAndTag}`;
+    const job = ops
+      .push(ref, target)
+      .then(({ digest }) => this._o.store.setPush(id, { status: 'pushed', pushedRef: target, digest }))
+      .catch(async err => {
+        this._o.log.warn({ err, image: repoAndTag }, 'push failed');
+        await this._o.store.setPush(id, { status: 'failed', error: (err as Error).message }).catch(() => undefined);
+      })
+      .finally(() => this._pushes.delete(job));
+    this._pushes.add(job);
+  }
+
+  /** Resumes pushes a previous gateway did not finish. */
+  async resumePushes(): Promise<void> {
+    if (!this._o.registry || !this._o.ops) return;
+    for (const rec of await this._o.store.pendingPushes()) this._pushLater(rec.id, rec.ref, rec.ref);
+  }
+
+  /** Waits (bounded) for background pushes. */
+  async dispose(deadlineMs = 5_000): Promise<void> {
+    await Promise.race([Promise.allSettled([...this._pushes]), new Promise(r => setTimeout(r, deadlineMs).unref())]);
   }
 
   /** Removes saves a dead gateway left unfinished (rows and temporary images). */

@@ -102,7 +102,8 @@ export class DockerImageOps implements IImageOperations {
   async push(ref: string, target: string): Promise<{ digest: string }> {
     await this.tag(ref, target);
     try {
-      const stream = await this._docker.getImage(target).push({});
+      // dockerd wants an X-Registry-Auth header even for registries without authentication.
+      const stream = await this._docker.getImage(target).push({ authconfig: { username: '', password: '', serveraddress: target.split('/')[0] } });
       const events = await new Promise<Array<{ error?: string; aux?: { Digest?: string } }>>((resolve, reject) =>
         this._docker.modem.followProgress(stream, (err: Error | null, out: unknown[]) => (err ? reject(err) : resolve(out as never)))
       );
