@@ -112,13 +112,19 @@ export class Kernel {
     return endpoint(this._info, channel);
   }
 
-  /** Starts the process and waits until it is ready. */
+  /**
+   * Starts the process. Readiness continues in the background (`ready`), as with
+   * jupyter_server: the REST call returns with `starting`, and client messages wait for it.
+   * A kernel that never becomes ready is declared `dead` and its process killed.
+   */
   async start(): Promise<void> {
     await this.info;
     this._connectSockets();
     await this._launch();
-    await this._ready;
-    this._log.info('kernel started', { name: this.name, pid: this._process?.pid });
+    void this._ready.then(
+      () => this._log.info('kernel started', { name: this.name, pid: this._process?.pid }),
+      err => this._startFailed(err as Error)
+    );
   }
 
   addSink(sink: IopubSink): void {
@@ -173,6 +179,15 @@ export class Kernel {
     await cleanupConnection(this._info, this._connectionFile);
     this.executionState = 'dead';
     this._log.info('kernel shut down');
+  }
+
+  private _startFailed(err: Error): void {
+    if (this._shuttingDown || this.executionState === 'dead') return;
+    this._log.error('kernel did not become ready', { err });
+    const child = this._process;
+    this._process = null;
+    if (child) signalKernel(child, 'SIGKILL');
+    this._setState('dead', true);
   }
 
   private _connectSockets(): void {
@@ -293,8 +308,9 @@ export class Kernel {
     this._process = null;
     if (!this._isReady) {
       // It never came up: report to whoever is starting it instead of looping.
+      this._log.error('kernel exited before it was ready', { code, signal });
+      this._setState('dead', true);
       this._onReadyFail?.(new Error(`kernel "${this.name}" exited (code ${code}, signal ${signal}) before it was ready`));
-      this.executionState = 'dead';
       return;
     }
     this._log.warn('kernel died', { code, signal });

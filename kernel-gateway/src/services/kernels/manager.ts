@@ -86,7 +86,7 @@ export class KernelManager implements IActivitySource, IDisposable {
   }
 
   /**
-   * Starts a kernel.
+   * Starts a kernel; it answers `starting` until ready (clients' messages wait for it).
    * @param name - kernelspec name; the default spec when empty.
    * @param path - API path of the notebook or directory; the kernel's cwd is its directory.
    * @param env - extra environment variables (jupyter_server accepts `JPY_*`-style extras).
