@@ -9,7 +9,7 @@
  * Usage: node scripts/build.mjs [kernel-gateway|server|web ...]   (default: all)
  */
 import { build } from 'esbuild';
-import { cp, rm, writeFile, stat, readFile, readdir, rename, mkdir } from 'node:fs/promises';
+import { cp, rm, writeFile, stat, readFile, readdir, rename, mkdir, chmod } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,7 +131,7 @@ async function fillKernelGateway(out) {
 }
 
 async function buildServer() {
-  return buildInto(join(root, 'server', 'dist'), ['server/src'], out => fillServer(out));
+  return buildInto(join(root, 'server', 'dist'), ['server/src', 'server/api'], out => fillServer(out));
 }
 
 async function fillServer(out) {
@@ -147,6 +147,22 @@ async function fillServer(out) {
     legalComments: 'none',
     logLevel: 'warning'
   });
+  // The nbg CLI (server/package.json "bin").
+  await build({
+    entryPoints: [join(root, 'server/src/cli/nbg.ts')],
+    outfile: join(out, 'nbg.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    banner: { js: '#!/usr/bin/env node' },
+    legalComments: 'none',
+    logLevel: 'warning'
+  });
+  await chmod(join(out, 'nbg.cjs'), 0o755);
+  // The REST contract the gateway serves and validates against, next to the bundle.
+  await cp(join(root, 'server/api/openapi.yaml'), join(out, 'openapi.yaml'));
 }
 
 async function buildWeb() {

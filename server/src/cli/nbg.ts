@@ -1,0 +1,8 @@
+/**
+ * The `nbg` executable (`server/dist/nbg.cjs`).
+ */
+import { run } from './main';
+
+void run(process.argv.slice(2)).then(code => {
+  process.exitCode = code;
+});
