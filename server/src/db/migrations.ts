@@ -31,7 +31,17 @@ export const MIGRATIONS: readonly Migration[] = [core, audit, accessControl, lea
 
 /** Applies pending migrations; safe to call from several replicas at once. */
 export async function migrate(db: ISqlDatabase, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
-  await db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+  const ledger = `CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`;
+  if (db.dialect === 'postgres') {
+    // Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog (a
+    // unique violation on pg_type) when replicas start together: serialise it.
+    await db.transaction(async tx => {
+      await tx.get('SELECT pg_advisory_xact_lock(7356221) AS locked');
+      await tx.run(ledger);
+    });
+  } else {
+    await db.run(ledger);
+  }
   const applied: number[] = [];
   for (const m of migrations) {
     const done = await db.transaction(async tx => {
