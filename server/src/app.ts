@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Config } from './config';
 import type { Logger } from './logger';
@@ -27,6 +28,8 @@ import { InstanceProxy } from './proxy/proxy';
 import { isLabPath } from './web/web.routes';
 import { registerRoutes } from './api/router';
 import type { ApiContext } from './api/context';
+import { createJobService, type JobService } from './jobs/setup';
+import { FsObjectStore } from './storage/fs-object-store';
 import { SqlAuditLog } from './audit/sql-audit-log';
 import { actorOf, sourceIpOf, type IAuditLog } from './audit/audit';
 import { OpenAudit } from './audit/open-audit';
@@ -57,6 +60,8 @@ export interface App {
   /** Activity the gateway sees, for idle auto-stop; the SSH gateway calls `touch(instanceId)`. */
   readonly activity: ActivityRecorder;
   readonly leases: LeaseManager;
+  /** Training jobs (issue 9): manager, scheduler, job-agent API. */
+  readonly jobs: JobService;
   /** Prometheus metrics; other areas record SSH sessions, sync bytes and job states here. */
   readonly metrics: IMetrics;
   /** The `/metrics` URL once listening (null when `metricsPort` is -1). */
@@ -100,6 +105,14 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     });
     store.add(instances);
     const metrics: IMetrics = config.metricsPort >= 0 ? new PrometheusMetrics(db) : new NoopMetrics();
+    // The embedded object store (buckets are directories under <dataDir>/objects).
+    const objects = store.add(new FsObjectStore({ root: join(config.dataDir, 'objects') }));
+    // Training jobs outlive the gateway: disposing stops polling, never the jobs.
+    const jobs = store.add(createJobService({
+      config, db, objects, images, access, instances, runtimeKind: driver.kind,
+      replicaId: `${hostname()}:${config.dataDir}`, log
+    }));
+    metrics.setJobsSource(() => jobs.countByStatus());
     instances.on('startCompleted', (_id: string, outcome: 'success' | 'failure', seconds: number) => metrics.instanceStarted(driver.kind, outcome, seconds));
     const leaseStore = new LeaseStore(db);
     const activity = store.add(new ActivityRecorder({ leases: leaseStore, flushIntervalMs: Math.min(config.leaseCheckIntervalMs, 5_000), log }));
@@ -154,7 +167,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     store.add(saveImage);
     await saveImage.cleanupUnfinished();
     await saveImage.resumePushes();
-    const ctx: ApiContext = { config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter, leases, activity, metrics };
+    const ctx: ApiContext = { jobs, config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter, leases, activity, metrics };
     registerRoutes(fastify, ctx);
     await fastify.ready();
 
@@ -185,7 +198,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     leases.start();
 
     return {
-      config, server, db, instances, users, audit, access, activity, leases, metrics,
+      jobs, config, server, db, instances, users, audit, access, activity, leases, metrics,
       initialPasswordFile: first.passwordFile,
       get metricsUrl() {
         return metricsServer?.url ?? null;
@@ -198,6 +211,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         const port = (server.address() as AddressInfo).port;
         const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
         const url = config.publicUrl || `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        // Launchers on this host reach the gateway on loopback when it listens on all addresses.
+        await jobs.start(`http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`);
         log.info({ url, runtime: driver.kind }, 'listening');
         if (config.metricsPort >= 0 && !metricsServer) {
           // Its own listener (STYLE.md §16): scrapes need no credentials and stay off the public port.

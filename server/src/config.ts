@@ -65,6 +65,10 @@ export interface Config {
   readonly jobMaxNodes: number;
   /** Python that runs `.py` boot files of jobs run as host processes. */
   readonly jobPython: string;
+  /** How job tasks run: `process` (host processes), `docker` (the job's image), `auto` (docker when the instance runtime is Docker and the scheduler is local). */
+  readonly jobRuntime: 'auto' | 'process' | 'docker';
+  /** Where the directories of notebooks submitted as jobs are copied (`<url>/<owner id>/<job id>/<dir>/`). */
+  readonly jobStagingUrl: string;
   /** Slurm: the `slurm.conf` its commands use; empty: Slurm's default. */
   readonly slurmConf: string;
   /** Slurm: partition jobs are submitted to; empty: the cluster's default. */
@@ -210,6 +214,8 @@ export const FIELDS: readonly Field[] = [
   { key: 'jobPollIntervalMs', flag: '--job-poll-interval-ms', env: 'NBG_JOB_POLL_INTERVAL_MS', help: 'job status poll interval', parse: int('jobPollIntervalMs', 50) },
   { key: 'jobMaxNodes', flag: '--job-max-nodes', env: 'NBG_JOB_MAX_NODES', help: 'largest node count of a job', parse: int('jobMaxNodes', 1) },
   { key: 'jobPython', flag: '--job-python', env: 'NBG_JOB_PYTHON', help: 'python for jobs run as processes', parse: str },
+  { key: 'jobRuntime', flag: '--job-runtime', env: 'NBG_JOB_RUNTIME', help: 'auto, process or docker', parse: oneOf('jobRuntime', ['auto', 'process', 'docker'] as const) },
+  { key: 'jobStagingUrl', flag: '--job-staging-url', env: 'NBG_JOB_STAGING_URL', help: 'object-storage directory for submitted notebooks', parse: str },
   { key: 'slurmConf', flag: '--slurm-conf', env: 'NBG_SLURM_CONF', help: 'slurm.conf for Slurm commands', parse: str },
   { key: 'slurmPartition', flag: '--slurm-partition', env: 'NBG_SLURM_PARTITION', help: 'Slurm partition for jobs', parse: str },
   { key: 'slurmSharedDir', flag: '--slurm-shared-dir', env: 'NBG_SLURM_SHARED_DIR', help: 'directory shared with Slurm nodes', parse: str },
@@ -253,6 +259,8 @@ export function defaults(installRoot: string): Config {
     jobPollIntervalMs: 1_000,
     jobMaxNodes: 16,
     jobPython: '/usr/bin/python3',
+    jobStagingUrl: 's3://nbg-jobs/',
+    jobRuntime: 'auto',
     slurmConf: '',
     slurmPartition: '',
     slurmSharedDir: '',

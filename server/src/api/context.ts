@@ -11,6 +11,7 @@ import type { ImageCatalogue } from '../images/image-catalogue';
 import type { SaveImageService } from '../images/save-image';
 import type { InstanceManager } from '../instances/manager';
 import type { ISqlDatabase } from '../db/database';
+import type { JobService } from '../jobs/setup';
 import type { IAuditLog } from '../audit/audit';
 import type { AccessControl } from '../policy/access-control';
 import type { PolicyStore } from '../policy/policy-store';
@@ -20,6 +21,8 @@ import type { ActivityRecorder, LeaseManager } from '../leases';
 import type { IMetrics } from '../metrics';
 
 export interface ApiContext {
+  /** Training jobs (issue 9): `jobs.manager` for users, `jobs.agent` for job launchers. */
+  jobs: JobService;
   config: Config;
   log: Logger;
   db: ISqlDatabase;

@@ -18,6 +18,8 @@ import { registerOpenApiRoutes } from './openapi.routes';
 import { registerIdempotency } from './idempotency';
 import { apiDocument, installValidation } from './openapi';
 import { registerConvertRoutes } from './convert.routes';
+import { registerJobRoutes } from './jobs.routes';
+import { registerJobAgentRoutes } from './job-agent.routes';
 import { registerWebRoutes } from '../web/web.routes';
 import { registerImageRoutes } from './images.routes';
 
@@ -37,6 +39,8 @@ export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerLeaseRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerConvertRoutes(app, ctx);
+  registerJobRoutes(app, ctx);
+  registerJobAgentRoutes(app, ctx);
   registerWebRoutes(app, ctx);
   registerImageRoutes(app, ctx);
 

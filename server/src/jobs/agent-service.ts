@@ -14,7 +14,7 @@ import { Errors } from '../errors';
 import type { Logger } from '../logger';
 import { listAll, type IObjectStore, type ObjectInfo } from '../storage/object-store';
 import type { AgentRuntime, AgentSpec, InputKind, Manifest, Rendezvous, TaskEvent } from './launcher/protocol';
-import { ACTIVE_STATUSES, versionLabel, type VersionRecord } from './job';
+import { ACTIVE_STATUSES, versionLabel, type JobRecord, type VersionRecord } from './job';
 import type { JobStore } from './job-store';
 import { checkKeyPath, lastDirName, locationOf, type ObjectLocation } from './object-url';
 
@@ -24,8 +24,8 @@ export const MAX_MANIFEST_FILES = 100_000;
 export interface JobAgentServiceOptions {
   store: JobStore;
   objects: IObjectStore;
-  /** How the version's tasks run (process or container). */
-  runtime: (v: VersionRecord) => AgentRuntime;
+  /** How the version's tasks run (host processes or containers of its image). */
+  runtime: (v: VersionRecord, job: JobRecord) => Promise<AgentRuntime>;
   /** Called when a task reports, so the tracker looks at the version at once. */
   onEvent: (versionId: string) => void;
   log: Logger;
@@ -67,7 +67,7 @@ export class JobAgentService {
       parameters: c.parameters,
       hasData: c.dataUrl !== null,
       env,
-      runtime: this._o.runtime(v)
+      runtime: await this._o.runtime(v, job)
     };
   }
 

@@ -233,6 +233,12 @@ export class JobStore {
     return out;
   }
 
+  /** How many live versions are in each state (metrics). */
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this._db.all<{ status: string; n: number }>('SELECT status, COUNT(*) AS n FROM job_versions WHERE deleted_at IS NULL GROUP BY status');
+    return Object.fromEntries(rows.map(r => [r.status, Number(r.n)]));
+  }
+
   /** Live versions in any of these states, oldest first. */
   async versionsInStatus(statuses: readonly JobStatus[]): Promise<VersionRecord[]> {
     const marks = statuses.map((_, i) => `$${i + 1}`).join(', ');

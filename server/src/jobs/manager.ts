@@ -20,11 +20,14 @@ import type { ImageEntry } from '../catalogue/images';
 import type { ImageCatalogue } from '../images/image-catalogue';
 import type { AccessControl } from '../policy/access-control';
 import { newInstanceId } from '../instances/manager';
-import type { IObjectStore } from '../storage/object-store';
+import type { InstanceManager } from '../instances/manager';
+import { deletePrefix, type IObjectStore } from '../storage/object-store';
 import { SchedulerFullError, type ISchedulerAdapter, type LogChunk } from '../scheduler/scheduler';
 import { TERMINAL_STATUSES, parseVersionLabel, versionId, versionLabel, type JobRecord, type TaskReport, type VersionConfig, type VersionRecord, type WebhookConfig } from './job';
 import type { JobStore } from './job-store';
 import { checkInputs } from './inputs';
+import { stageNotebook, type NotebookStagingLimits } from './notebook-source';
+import { childDir, formatDirUrl, parseDirUrl, type ObjectLocation } from './object-url';
 import { jobAdvice, jobAllowedFrom, type JobOperation } from './state-machine';
 import type { VersionTracker } from './tracker';
 import { finishBootFile, type CreateJobRequest, type RerunRequest, type UpdateJobRequest } from './validate';
@@ -39,6 +42,11 @@ export interface JobManagerOptions {
   flavors: readonly Flavor[];
   /** SPEC §9 policies (`trainJob:*`); absent: the built-in roles only. */
   access?: Pick<AccessControl, 'authorize'>;
+  /** Notebook instances, for jobs submitted from a notebook. */
+  instances?: Pick<InstanceManager, 'get' | 'resolveOpen'>;
+  /** Where submitted notebooks' directories are copied (`s3://bucket/prefix/`). */
+  stagingUrl: string;
+  notebookLimits?: NotebookStagingLimits;
   /** Why this scheduler/runtime cannot run an image and flavor (e.g. GPUs as host processes), or null. */
   unsupported: (image: ImageEntry, flavor: Flavor) => string | null;
   /** Identifies this replica in the `pending` column. */
@@ -47,6 +55,9 @@ export interface JobManagerOptions {
   staleInitMs?: number;
   log: Logger;
 }
+
+/** Bounds of a notebook directory submitted as a job's code. */
+export const NOTEBOOK_LIMITS: NotebookStagingLimits = { maxFiles: 1_000, maxBytes: 512 * 2 ** 20 };
 
 /** Told to whoever submits a job (SPEC §8, S1 §4.1.3.6). */
 export const PACKAGES_NOTICE =
@@ -136,39 +147,74 @@ export class JobManager {
    */
   async create(p: Principal, req: CreateJobRequest): Promise<{ job: JobRecord; version: VersionRecord }> {
     await this._o.access?.authorize(p, 'trainJob:create');
-    if (req.notebook) throw Errors.VALIDATION('creating a job from a notebook is not available on this gateway yet; give "codeUrl" and "bootFile"');
     const f = req.fields;
-    if (!f.image) throw Errors.VALIDATION('"image" is required: a name from GET /api/v1/images (the notebook\'s image, or a custom image saved from it)');
-    const config = await this._completeConfig(p, p.userId, {
-      image: f.image,
-      flavor: f.flavor ?? '',
-      nodeCount: f.nodeCount ?? 1,
-      codeUrl: f.codeUrl!,
-      bootFile: f.bootFile!,
-      parameters: f.parameters ?? [],
-      dataUrl: f.dataUrl ?? null,
-      outputUrl: f.outputUrl!,
-      logUrl: f.logUrl ?? null,
-      source: { kind: 'url' }
-    });
-    await this._assertRoom();
-    const now = Date.now();
-    const job: Omit<JobRecord, 'ownerName'> = {
-      id: newInstanceId(),
-      ownerId: p.userId,
-      name: req.name,
-      description: req.description,
-      webhook: req.webhook ? ({ ...req.webhook } satisfies WebhookConfig) : null,
-      latestVersion: 1,
-      createdAt: now,
-      updatedAt: now
+    const jobId = newInstanceId();
+    let code: { codeUrl: string; bootFile: string; source: VersionConfig['source']; image?: string; staged?: ObjectLocation };
+    if (req.notebook) {
+      code = await this._stageNotebook(p, jobId, req.notebook);
+    } else {
+      code = { codeUrl: f.codeUrl!, bootFile: f.bootFile!, source: { kind: 'url' } };
+    }
+    try {
+      const image = f.image ?? code.image;
+      if (!image) throw Errors.VALIDATION('"image" is required: a name from GET /api/v1/images (the notebook\'s image, or a custom image saved from it)');
+      const config = await this._completeConfig(p, p.userId, {
+        image,
+        flavor: f.flavor ?? '',
+        nodeCount: f.nodeCount ?? 1,
+        codeUrl: code.codeUrl,
+        bootFile: code.bootFile,
+        parameters: f.parameters ?? [],
+        dataUrl: f.dataUrl ?? null,
+        outputUrl: f.outputUrl!,
+        logUrl: f.logUrl ?? null,
+        source: code.source
+      });
+      await this._assertRoom();
+      const now = Date.now();
+      const job: Omit<JobRecord, 'ownerName'> = {
+        id: jobId,
+        ownerId: p.userId,
+        name: req.name,
+        description: req.description,
+        webhook: req.webhook ? ({ ...req.webhook } satisfies WebhookConfig) : null,
+        latestVersion: 1,
+        createdAt: now,
+        updatedAt: now
+      };
+      const version = this._newVersion(job.id, 1, config, now);
+      await this._o.store.insertJob(job, version);
+      const stored = (await this._o.store.getJob(job.id))!;
+      this._o.log.info({ job: job.id, owner: p.name, name: job.name, source: code.source.kind }, 'job created');
+      this._initializeLater(stored, version);
+      return { job: stored, version };
+    } catch (err) {
+      // Nothing half-created: the staged copy of a notebook goes with the refused job.
+      if (code.staged) await deletePrefix(this._o.objects, code.staged.bucket, code.staged.prefix).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Converts a notebook of a running instance and copies its directory as the job's code. */
+  private async _stageNotebook(p: Principal, jobId: string, nb: { instanceId: string; path: string }) {
+    if (!this._o.instances) throw Errors.VALIDATION('this gateway cannot submit notebooks; give "codeUrl" and "bootFile"');
+    const instance = await this._o.instances.get(p, nb.instanceId);
+    const target = await this._o.instances.resolveOpen(p, nb.instanceId);
+    const dest = this._stagingOf(p.userId, jobId);
+    const staged = await stageNotebook(this._o.objects, target, nb.path, dest, this._o.notebookLimits ?? NOTEBOOK_LIMITS);
+    this._o.log.info({ job: jobId, instance: nb.instanceId, files: staged.files, bytes: staged.bytes }, 'notebook staged');
+    return {
+      codeUrl: formatDirUrl(staged.code),
+      bootFile: staged.bootFile,
+      source: { kind: 'notebook' as const, instanceId: nb.instanceId, notebook: nb.path },
+      image: instance.image,
+      staged: dest
     };
-    const version = this._newVersion(job.id, 1, config, now);
-    await this._o.store.insertJob(job, version);
-    const stored = (await this._o.store.getJob(job.id))!;
-    this._o.log.info({ job: job.id, owner: p.name, name: job.name }, 'job created');
-    this._initializeLater(stored, version);
-    return { job: stored, version };
+  }
+
+  /** Where a job's submitted notebook directories live. */
+  private _stagingOf(ownerId: string, jobId: string): ObjectLocation {
+    return childDir(parseDirUrl(this._o.stagingUrl, 'jobStagingUrl'), `${ownerId}/${jobId}`);
   }
 
   /**
@@ -217,6 +263,10 @@ export class JobManager {
       throw Errors.JOB_BUSY(job.name, 'a new version is being created');
     }
     for (const v of versions) await this._release(v);
+    if (versions.some(v => v.config.source.kind === 'notebook')) {
+      const staged = this._stagingOf(job.ownerId, job.id);
+      await deletePrefix(this._o.objects, staged.bucket, staged.prefix).catch(err => this._o.log.warn({ err, job: jobId }, 'removing the staged notebook failed'));
+    }
     this._o.log.info({ job: jobId }, 'job deleted');
     return job;
   }

@@ -36,6 +36,8 @@ export interface LocalSchedulerOptions {
   stopTimeoutMs: number;
   log: Logger;
   nodePath?: string;
+  /** Removes what a submission's tasks leave outside their processes (containers), after a cancel. */
+  cleanup?: (id: string) => Promise<void>;
 }
 
 interface LocalHandle extends SchedulerHandle {
@@ -197,6 +199,7 @@ export class LocalScheduler implements ISchedulerAdapter {
       for (let i = 0; i < 200 && (await this._alive(e)).length > 0; i++) await sleep(POLL_MS);
     }
     e.phase = 'done';
+    await this._o.cleanup?.(e.id).catch(err => this._o.log.warn({ err, job: e.id }, 'cleanup after cancel failed'));
     void this._pump();
   }
 
@@ -211,6 +214,7 @@ export class LocalScheduler implements ISchedulerAdapter {
     const e = this._entries.get(handle.id);
     if (e && e.phase === 'running') await this.cancel(handle);
     this._entries.delete(handle.id);
+    await this._o.cleanup?.(handle.id).catch(() => undefined);
     await rm(this._dir(handle.id), { recursive: true, force: true });
   }
 

@@ -7,11 +7,15 @@ import type { Logger } from '../logger';
 import { LocalScheduler } from './local-scheduler';
 import type { ISchedulerAdapter } from './scheduler';
 import { SlurmScheduler } from './slurm-scheduler';
+import { removeJobContainers } from './support';
 
 /** The launcher bundle, built next to the kernel gateway (`scripts/build.mjs`). */
 export const LAUNCHER_BUNDLE = 'nbg-job.cjs';
 
-export function selectScheduler(config: Config, log: Logger): ISchedulerAdapter {
+/**
+ * @param containers - tasks run as containers (`jobRuntime`), so a cancel also removes them.
+ */
+export function selectScheduler(config: Config, log: Logger, containers = false): ISchedulerAdapter {
   const launcher = join(config.kernelGatewayDir, LAUNCHER_BUNDLE);
   switch (config.jobScheduler) {
     case 'local':
@@ -21,7 +25,8 @@ export function selectScheduler(config: Config, log: Logger): ISchedulerAdapter 
         concurrency: config.jobConcurrency,
         queueMax: config.jobQueueMax,
         stopTimeoutMs: config.stopTimeoutMs,
-        log: log.child({ scheduler: 'local' })
+        log: log.child({ scheduler: 'local' }),
+        ...(containers ? { cleanup: removeJobContainers } : {})
       });
     case 'slurm':
       return new SlurmScheduler({

@@ -2,6 +2,7 @@
  * What the adapters share: reading task logs by byte range (so clients can follow a log
  * while it grows), small JSON records, atomic writes, and the launcher's environment.
  */
+import { execFile } from 'node:child_process';
 import { access, open, readFile, rename, writeFile } from 'node:fs/promises';
 import type { LogChunk } from './scheduler';
 
@@ -70,4 +71,22 @@ export function launcherEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('NBG_')) delete env[k];
   return env;
+}
+
+function docker(args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('docker', [...args], { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error((stderr || err.message).trim())) : resolve(stdout)));
+  });
+}
+
+/**
+ * Removes the containers and network of a version run as containers (label
+ * `nbgateway.job=<id>`), for when its launchers could not stop them (killed). Idempotent.
+ */
+export async function removeJobContainers(versionId: string): Promise<void> {
+  const filter = `label=nbgateway.job=${versionId}`;
+  const ids = (await docker(['ps', '-aq', '--filter', filter]).catch(() => '')).split('\n').filter(Boolean);
+  if (ids.length) await docker(['rm', '-f', ...ids]).catch(() => undefined);
+  const nets = (await docker(['network', 'ls', '-q', '--filter', filter]).catch(() => '')).split('\n').filter(Boolean);
+  for (const n of nets) await docker(['network', 'rm', n]).catch(() => undefined);
 }

@@ -16,7 +16,10 @@ import { FakeScheduler } from '../../src/scheduler/fake-scheduler';
 import { createJobService, type JobService } from '../../src/jobs/setup';
 import { validateCreateJob } from '../../src/jobs/validate';
 import type { JobStatus, VersionRecord } from '../../src/jobs/job';
-import { MemoryObjectStore } from './memory-object-store';
+import { FsObjectStore } from '../../src/storage/fs-object-store';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { text } from 'node:stream/consumers';
 import { INSTALL_ROOT, waitFor } from '../utils/app';
 
 const IMAGE = 'sklearn1.2-xgboost1.7-cpu-debian12';
@@ -24,7 +27,8 @@ const presets = loadCatalogue(join(INSTALL_ROOT, 'images', 'catalogue.json'));
 
 interface Env {
   db: ISqlDatabase;
-  objects: MemoryObjectStore;
+  objects: FsObjectStore;
+  dir: string;
   scheduler: FakeScheduler;
   jobs: JobService;
   alice: Principal;
@@ -32,7 +36,7 @@ interface Env {
   admin: Principal;
 }
 
-async function makeService(db: ISqlDatabase, objects: MemoryObjectStore, scheduler: FakeScheduler): Promise<JobService> {
+async function makeService(db: ISqlDatabase, objects: FsObjectStore, scheduler: FakeScheduler): Promise<JobService> {
   const config = loadConfig(INSTALL_ROOT, [], {}, { jobPollIntervalMs: 50, webhookRetryBaseMs: 10 });
   const jobs = createJobService({
     config, db, objects, scheduler, replicaId: 'replica-a', log: createLogger('silent'),
@@ -50,12 +54,13 @@ async function setup(): Promise<Env> {
   await migrate(db);
   const users = new UserStore(db);
   const mk = async (name: string, role: 'admin' | 'user'): Promise<Principal> => ({ userId: (await users.create(name, role, null)).id, name, role, via: 'api-token' });
-  const objects = new MemoryObjectStore();
+  const dir = await mkdtemp(join(tmpdir(), 'nbg-jobs-unit-'));
+  const objects = new FsObjectStore({ root: dir });
   for (const b of ['code', 'out']) await objects.ensureBucket(b);
   await objects.put('code', 'iris/train.py', Buffer.from('print("hi")\n'));
   await objects.put('code', 'iris/util.py', Buffer.from('X = 1\n'));
   const scheduler = new FakeScheduler();
-  return { db, objects, scheduler, jobs: await makeService(db, objects, scheduler), alice: await mk('alice', 'user'), bob: await mk('bob', 'user'), admin: await mk('root', 'admin') };
+  return { db, objects, dir, scheduler, jobs: await makeService(db, objects, scheduler), alice: await mk('alice', 'user'), bob: await mk('bob', 'user'), admin: await mk('root', 'admin') };
 }
 
 const body = (extra: Record<string, unknown> = {}) => ({
@@ -78,6 +83,7 @@ describe('JobManager', () => {
   afterEach(async () => {
     await e.jobs.dispose();
     await e.db.dispose();
+    await rm(e.dir, { recursive: true, force: true });
   });
 
   const create = (p: Principal, extra: Record<string, unknown> = {}) => e.jobs.manager.create(p, validateCreateJob(body(extra), 16));
@@ -195,7 +201,7 @@ describe('JobManager', () => {
       e.scheduler.set(version.id, { state: 'running' }, 'epoch 1\nepoch 2\n');
       e.scheduler.set(version.id, { state: 'succeeded' });
       await until(job.id, 'V0001', 'SUCCEEDED');
-      expect(e.objects.text('out', 'logs/V0001/task-0.log')).toBe('epoch 1\nepoch 2\n');
+      expect(await text(await e.objects.get('out', 'logs/V0001/task-0.log'))).toBe('epoch 1\nepoch 2\n');
     });
   });
 

@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import { LAUNCHER_ENV, TASK_FILES, TASK_LAYOUT, taskDirName, type AgentSpec, type ExitRecord, type Rendezvous } from './protocol';
 import { AgentClient, AgentRefusedError } from './agent-client';
 import { downloadInput, uploadOutputs } from './transfer';
-import { planTask, startTask, type RunningTask } from './run-task';
+import { containerHosts, planTask, startTask, type RunningTask } from './run-task';
+import { prepareContainers, releaseContainers } from './docker';
 
 /** Time the boot file gets to exit after SIGTERM before its group is killed. */
 const KILL_GRACE_MS = 10_000;
@@ -110,7 +111,9 @@ async function main(): Promise<number> {
     }
     const outputs = join(workDir, TASK_LAYOUT.outputs);
     await mkdir(outputs, { recursive: true });
-    const hosts = spec.tasks > 1 ? await rendezvous(client, Number(process.env.NBG_JOB_RENDEZVOUS_SECONDS ?? 600) * 1000) : [`${host}:${port}`];
+    // Containers find each other by name on the version's network; host processes meet through the gateway.
+    const hosts = containerHosts(spec) ?? (spec.tasks > 1 ? await rendezvous(client, Number(process.env.NBG_JOB_RENDEZVOUS_SECONDS ?? 600) * 1000) : [`${host}:${port}`]);
+    if (spec.runtime.kind === 'docker') await prepareContainers(spec.runtime, workDir);
 
     phase = 'run';
     if (canceled) return await finish({ exitCode: 143, phase: 'canceled' });
@@ -119,6 +122,7 @@ async function main(): Promise<number> {
     running = startTask(plan);
     exitCode = await running.exited;
     running = null;
+    if (spec.runtime.kind === 'docker') await releaseContainers(spec.runtime);
     say(`${spec.bootFile} exited with code ${exitCode}`);
     if (canceled) return await finish({ exitCode: 143, phase: 'canceled' });
 

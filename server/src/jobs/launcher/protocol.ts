@@ -26,14 +26,19 @@ export type AgentRuntime =
   | { kind: 'process'; python: string }
   | {
       kind: 'docker';
-      /** Docker image reference. */
+      /** Docker image reference (`nbgateway/<name>:latest`, or a custom image's). */
       image: string;
       cpus: number;
       memoryGiB: number;
-      /** `uid:gid` the command runs as (ma-user). */
-      user: string;
-      /** `host` on Slurm nodes (tasks talk over the host network, like HPC jobs); a bridge network otherwise. */
-      network: string;
+      /**
+       * Names of this version's containers (`<name>-<task>`) and of its bridge network: the
+       * tasks reach each other by container name (`BATCH_CUSTOM<i>_HOSTS=<name>-<i>:<port>`).
+       */
+      name: string;
+      /** Port each task's container may listen on for the others. */
+      port: number;
+      /** Labels on the containers and the network (who made them, which version). */
+      labels: Record<string, string>;
     };
 
 export interface AgentSpec {

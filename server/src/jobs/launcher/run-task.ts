@@ -14,6 +14,8 @@ export interface TaskPlan {
   argv: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The container the command runs in (docker runtime): signals go to it. */
+  container?: string;
 }
 
 export interface PlanOptions {
@@ -31,28 +33,66 @@ export function parameterArgs(params: AgentSpec['parameters']): string[] {
   return params.map(p => `--${p.name}=${p.value}`);
 }
 
-/** The job's environment (SPEC §8), on top of the launcher's minus its own settings. */
-export function taskEnv(spec: AgentSpec, o: PlanOptions): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(o.baseEnv)) if (!k.startsWith('NBG_JOB_') && !k.startsWith('NBG_TASK_')) env[k] = v;
-  Object.assign(env, spec.env);
+/** Where `/home/work` of the job is inside its container. */
+export const CONTAINER_WORK = '/home/work';
+
+/**
+ * The job's own variables (SPEC §8), with its working directory at `root` (`/home/work` in a
+ * container, the task's directory for a host process).
+ */
+export function jobVars(spec: AgentSpec, o: Pick<PlanOptions, 'index' | 'hosts'>, root: string): Record<string, string> {
+  const env: Record<string, string> = { ...spec.env };
   env.DLS_TASK_INDEX = String(o.index);
   env.DLS_TASK_NUMBER = String(spec.tasks);
   o.hosts.forEach((h, i) => (env[`BATCH_CUSTOM${i}_HOSTS`] = h));
-  env.NBG_OUTPUT_DIR = join(o.workDir, TASK_LAYOUT.outputs);
-  if (spec.hasData) env.NBG_DATA_DIR = join(o.workDir, TASK_LAYOUT.data);
+  env.NBG_OUTPUT_DIR = join(root, TASK_LAYOUT.outputs);
+  if (spec.hasData) env.NBG_DATA_DIR = join(root, TASK_LAYOUT.data);
   // Logs stream while the job runs, instead of arriving in 4 KiB blocks or at exit.
   env.PYTHONUNBUFFERED = '1';
   return env;
 }
 
-/** The command for the boot file: Python for `.py`, bash for `.sh`. */
+/** A host process's environment: the launcher's minus its own settings, plus the job's variables. */
+export function taskEnv(spec: AgentSpec, o: PlanOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(o.baseEnv)) if (!k.startsWith('NBG_JOB_') && !k.startsWith('NBG_TASK_')) env[k] = v;
+  return { ...env, ...jobVars(spec, o, o.workDir) };
+}
+
+/** The container of task `index` (docker runtime). */
+export function containerName(spec: AgentSpec, index: number): string | null {
+  return spec.runtime.kind === 'docker' ? `${spec.runtime.name}-${index}` : null;
+}
+
+/** `host:port` of every task when the tasks run as containers on one network (no rendezvous needed). */
+export function containerHosts(spec: AgentSpec): string[] | null {
+  const rt = spec.runtime;
+  return rt.kind === 'docker' ? Array.from({ length: spec.tasks }, (_, i) => `${rt.name}-${i}:${rt.port}`) : null;
+}
+
+/**
+ * The command for the boot file: Python for `.py`, bash for `.sh`; on the host, or in the
+ * job's image as `ma-user` with the flavor's CPU and memory limits and the task's directory
+ * as `/home/work`.
+ */
 export function planTask(spec: AgentSpec, o: PlanOptions): TaskPlan {
-  if (spec.runtime.kind !== 'process') throw new Error(`runtime "${spec.runtime.kind}" is not available to this launcher`);
-  const codeDir = join(o.workDir, TASK_LAYOUT.code, spec.codeDir);
-  const boot = join(codeDir, spec.bootFile);
-  const program = spec.bootFile.endsWith('.sh') ? ['bash'] : [spec.runtime.python];
-  return { argv: [...program, boot, ...parameterArgs(spec.parameters)], cwd: codeDir, env: taskEnv(spec, o) };
+  const sh = spec.bootFile.endsWith('.sh');
+  const rt = spec.runtime;
+  if (rt.kind === 'process') {
+    const codeDir = join(o.workDir, TASK_LAYOUT.code, spec.codeDir);
+    return { argv: [sh ? 'bash' : rt.python, join(codeDir, spec.bootFile), ...parameterArgs(spec.parameters)], cwd: codeDir, env: taskEnv(spec, o) };
+  }
+  const codeDir = `${CONTAINER_WORK}/${TASK_LAYOUT.code}/${spec.codeDir}`;
+  const name = containerName(spec, o.index)!;
+  const argv = [
+    'docker', 'run', '--rm', '--name', name, '--hostname', name, '--network', rt.name,
+    ...Object.entries(rt.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+    '--cpus', String(rt.cpus), '--memory', `${Math.round(rt.memoryGiB * 1024)}m`,
+    '-v', `${o.workDir}:${CONTAINER_WORK}`, '-w', codeDir,
+    ...Object.entries(jobVars(spec, o, CONTAINER_WORK)).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    rt.image, sh ? 'bash' : 'python3', `${codeDir}/${spec.bootFile}`, ...parameterArgs(spec.parameters)
+  ];
+  return { argv, cwd: o.workDir, env: { PATH: o.baseEnv.PATH ?? '/usr/bin:/bin', ...(o.baseEnv.DOCKER_HOST ? { DOCKER_HOST: o.baseEnv.DOCKER_HOST } : {}) }, container: name };
 }
 
 export interface RunningTask {
@@ -81,7 +121,10 @@ export function startTask(plan: TaskPlan): RunningTask {
   return {
     exited,
     kill(signal) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      // The docker CLI passes signals on, but dies without stopping the container on SIGKILL.
+      if (plan.container) spawn('docker', ['kill', `--signal=${signal}`, plan.container], { stdio: 'ignore', env: plan.env }).once('error', () => undefined);
+      else child.kill(signal);
     }
   };
 }
