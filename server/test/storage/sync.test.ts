@@ -132,8 +132,9 @@ describe('sync', () => {
 
     it('should refuse the whole plan when it deletes more than maxDelete', async () => {
       await writeFile(join(work, 'new.txt'), 'new');
-      const err = await plan(spec({ delete: true, maxDelete: 2 })).catch(e => e as SyncRefusedError);
+      const err = await plan(spec({ delete: true, maxDelete: 2 })).then(() => null, (e: unknown) => e as SyncRefusedError);
       expect(err).toBeInstanceOf(SyncRefusedError);
+      if (!err) return;
       expect(err.details).toEqual({ deletes: 3, maxDelete: 2 });
       expect(err.message).toMatch(/would delete 3 file\(s\).*more than the 2 allowed; nothing was copied or deleted/);
       await expect(store.head('bkt', 'users/alice/backup/new.txt')).rejects.toThrow();
@@ -213,8 +214,9 @@ describe('sync', () => {
       await applyPlan(await plan(spec()));
       const target = join(dir, 'target');
       const p = await plan(spec({ direction: 'pull', localRoot: target }));
-      const err = await checkLimits(p, { maxFiles: 4, maxWorkBytes: 500 * MiB, workDir: target }).catch(e => e as SyncRefusedError);
+      const err = await checkLimits(p, { maxFiles: 4, maxWorkBytes: 500 * MiB, workDir: target }).then(() => null, (e: unknown) => e as SyncRefusedError);
       expect(err).toBeInstanceOf(SyncRefusedError);
+      if (!err) return;
       expect(err.details).toEqual({ files: 5, maxFiles: 4 });
     });
 
@@ -224,8 +226,9 @@ describe('sync', () => {
       await writeTree(target, { 'old.bin': randomBytes(1 * MiB) });
       const p = await plan(spec({ direction: 'pull', localRoot: target }));
       const limit = p.transferBytes + 1 * MiB - 1;
-      const err = await checkLimits(p, { maxFiles: 1024, maxWorkBytes: limit, workDir: target }).catch(e => e as SyncRefusedError);
+      const err = await checkLimits(p, { maxFiles: 1024, maxWorkBytes: limit, workDir: target }).then(() => null, (e: unknown) => e as SyncRefusedError);
       expect(err).toBeInstanceOf(SyncRefusedError);
+      if (!err) return;
       expect(err.details).toEqual({ workBytes: 1 * MiB, incomingBytes: p.transferBytes, afterBytes: p.transferBytes + 1 * MiB, maxWorkBytes: limit });
       await expect(checkLimits(p, { maxFiles: 1024, maxWorkBytes: limit + 1, workDir: target })).resolves.toEqual({ workBytes: 1 * MiB, afterBytes: limit + 1 });
       expect((await stat(join(target, 'old.bin'))).size).toBe(1 * MiB);
