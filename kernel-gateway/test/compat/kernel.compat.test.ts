@@ -70,6 +70,12 @@ describe('kernels through @jupyterlab/services', () => {
       expect(r.stderr).toBe('oops\n');
     });
 
+    it('should deliver a large output intact (sent as WebSocket fragments)', async () => {
+      const r = await run(kernel, "import sys\nsys.stdout.write('0123456789' * 300_000 + '\\n'); sys.stdout.flush()");
+      expect(r.stdout.length).toBe(3_000_001);
+      expect(r.stdout.startsWith('01234567890123')).toBe(true);
+    });
+
     it('should report errors with their traceback', async () => {
       const r = await run(kernel, 'def f():\n    return 1/0\nf()');
       expect(r.reply.content.status).toBe('error');

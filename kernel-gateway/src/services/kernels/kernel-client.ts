@@ -13,7 +13,7 @@ import type { Logger } from '../../logger';
 import type { IopubSink, Kernel } from './kernel';
 import { ChannelSocket } from './zmq-channels';
 import { fromFrames, peekHeader, toFrames, type RawMessage } from './wire';
-import { decodeLegacy, decodeV1, encodeLegacy, encodeV1, V1_PROTOCOL, type Channel } from './ws-serialize';
+import { decodeLegacy, decodeV1, encodeLegacy, encodeV1, encodeV1Parts, rawSize, V1_PROTOCOL, type Channel } from './ws-serialize';
 
 export interface KernelClientOptions {
   reconnectWindowMs: number;
@@ -32,8 +32,15 @@ interface Buffered {
 /** A message encoded once per protocol, shared by the sinks of one fan-out. */
 export interface EncodeCache {
   v1?: Buffer;
+  v1Parts?: Buffer[];
   legacy?: string | Buffer;
 }
+
+/**
+ * Above this size a v1 message goes out as WebSocket fragments of its own frames instead
+ * of one copied buffer (a 20 MB stream message is then never copied in the gateway).
+ */
+const FRAGMENT_ABOVE = 1 << 20;
 
 export class KernelClient implements IopubSink {
   private _ws: WebSocket | null = null;
@@ -95,6 +102,15 @@ export class KernelClient implements IopubSink {
       return;
     }
     if (this._protocol === V1_PROTOCOL) {
+      if (rawSize(msg) > FRAGMENT_ABOVE) {
+        const parts = cache?.v1Parts ?? encodeV1Parts(channel, msg);
+        if (cache) cache.v1Parts = parts;
+        const last = parts.length - 1;
+        parts.forEach((p, i) => {
+          if (p.length > 0 || i === last) ws.send(p, { binary: true, fin: i === last });
+        });
+        return;
+      }
       const data = cache?.v1 ?? encodeV1(channel, msg);
       if (cache) cache.v1 = data;
       ws.send(data, { binary: true });

@@ -47,7 +47,7 @@ export interface KernelOptions {
 /** A consumer of the kernel's iopub stream (one per WebSocket session). */
 export interface IopubSink {
   /** `cache` is shared by all sinks of one fan-out so each encoding is made once. */
-  deliver(channel: Channel, msg: RawMessage, msgId: string, msgType: string, cache?: { v1?: Buffer; legacy?: string | Buffer }): void;
+  deliver(channel: Channel, msg: RawMessage, msgId: string, msgType: string, cache?: { v1?: Buffer; v1Parts?: Buffer[]; legacy?: string | Buffer }): void;
 }
 
 export class Kernel {

@@ -42,6 +42,36 @@ export function encodeV1(channel: Channel, msg: RawMessage): Buffer {
 }
 
 /**
+ * The v1 encoding as a list of buffers that concatenate to `encodeV1`'s result, without
+ * copying the message's frames: large messages are sent as WebSocket fragments from it.
+ */
+export function encodeV1Parts(channel: Channel, msg: RawMessage): Buffer[] {
+  const body = [msg.header, msg.parentHeader, msg.metadata, msg.content, ...msg.buffers];
+  const channelBytes = Buffer.from(channel, 'utf8');
+  const count = body.length + 2;
+  const headerSize = 8 * (1 + count);
+  const head = Buffer.allocUnsafe(headerSize + channelBytes.length);
+  head.writeBigUInt64LE(BigInt(count), 0);
+  let offset = headerSize;
+  head.writeBigUInt64LE(BigInt(offset), 8);
+  offset += channelBytes.length;
+  head.writeBigUInt64LE(BigInt(offset), 16);
+  body.forEach((p, i) => {
+    offset += p.length;
+    head.writeBigUInt64LE(BigInt(offset), 8 * (i + 3));
+  });
+  channelBytes.copy(head, headerSize);
+  return [head, ...body];
+}
+
+/** Bytes of a message's frames (what a v1 encoding copies). */
+export function rawSize(msg: RawMessage): number {
+  let n = msg.header.length + msg.parentHeader.length + msg.metadata.length + msg.content.length;
+  for (const b of msg.buffers) n += b.length;
+  return n;
+}
+
+/**
  * Decodes a v1 binary frame.
  * @throws Error when the offsets are inconsistent or the channel is unknown.
  */
