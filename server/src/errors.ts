@@ -69,6 +69,8 @@ export const Errors = {
   SSH_KEY_EXISTS: code('NB_ERR_SSH_KEY_EXISTS', '%s', 409),
   SSH_KEY_QUOTA: code('NB_ERR_SSH_KEY_QUOTA', 'You already have %s SSH keys, the most allowed; delete one first', 403),
   SSH_NOT_SUPPORTED: code('NB_ERR_SSH_NOT_SUPPORTED', 'Image "%s" does not support SSH (its catalogue entry says ssh: false); create the instance without "ssh" or pick another image', 400),
+  SSH_DISABLED: code('NB_ERR_SSH_DISABLED', 'SSH is turned off for instance "%s"; turn it on in its settings (PUT /api/v1/notebooks/%s/ssh {"enabled": true})', 409),
+  SSH_ADDRESS_REFUSED: code('NB_ERR_SSH_ADDRESS_REFUSED', 'Connections from %s to instance "%s" are not allowed by its IP allow-list', 403),
   // Control plane (issue 5): sign-in, tokens, users, access control, leases, idempotency
   RATE_LIMITED: code('NB_ERR_RATE_LIMITED', 'Too many failed sign-ins; try again in %s seconds', 429),
   CSRF: code('NB_ERR_CSRF', 'Missing or wrong X-XSRFToken header: browser requests with the session cookie must echo the _xsrf cookie in it', 403),

@@ -44,6 +44,17 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://kg');
+    const t0 = performance.now();
+    // Level by outcome (STYLE.md §15); reads are what pollers repeat, so they stay at debug.
+    // The path is logged without its query: tokens may travel there.
+    res.once('finish', () => {
+      const status = res.statusCode;
+      const fields = { method: req.method, path: url.pathname, status, ms: Math.round(performance.now() - t0) };
+      if (status >= 500) log.error('request', fields);
+      else if (status >= 400) log.warn('request', fields);
+      else if (req.method === 'GET' || req.method === 'HEAD') log.debug('request', fields);
+      else log.info('request', fields);
+    });
     try {
       const rel = relative(url);
       if (rel === null) throw new JupyterError(404, `Not found: ${url.pathname}`);
@@ -64,7 +75,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   function respondError(req: IncomingMessage, res: ServerResponse, url: URL, err: unknown): void {
     const e = toJupyterError(err);
     if (e.status >= 500) log.error('request failed', { method: req.method, path: url.pathname, err });
-    else log.debug('request refused', { method: req.method, path: url.pathname, status: e.status, message: e.message });
+    else log.debug('request refused', { method: req.method, path: url.pathname, message: e.message });
     if (res.headersSent) {
       res.destroy();
       return;
