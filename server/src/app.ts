@@ -40,6 +40,7 @@ import { LoginRateLimiter } from './auth/login-rate-limit';
 import { ActivityRecorder, LeaseManager, LeaseStore, httpFeedReader } from './leases';
 import { NoopMetrics, PrometheusMetrics, startMetricsServer, type IMetrics, type MetricsServer } from './metrics';
 import { HttpError } from './errors';
+import { SshService, sshAuditRecorder } from './ssh';
 
 export interface AppOptions {
   log: Logger;
@@ -66,6 +67,8 @@ export interface App {
   readonly metrics: IMetrics;
   /** The `/metrics` URL once listening (null when `metricsPort` is -1). */
   readonly metricsUrl: string | null;
+  /** SSH keys, per-instance SSH settings and the SSH server (issue 6). */
+  readonly ssh: SshService;
   /** Where the first admin's generated password was written, when it was generated now. */
   readonly initialPasswordFile: string | undefined;
   listen(): Promise<{ port: number; url: string }>;
@@ -122,6 +125,14 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       checkIntervalMs: config.leaseCheckIntervalMs, log: log.child({ svc: 'leases' })
     }));
     const auth = new Authenticator(users);
+    const ssh = store.add(new SshService({
+      db, users, instances, dataDir: config.dataDir, host: config.sshHost || config.host, port: config.sshPort,
+      publicAddress: config.sshPublicAddress, publicUrl: config.publicUrl, log: log.child({ svc: 'ssh' }),
+      imageAllowsSsh: async (image, ownerId) => (await images.resolve(null, image, ownerId))?.ssh ?? true,
+      onActivity: id => activity.touch(id),
+      onAudit: sshAuditRecorder(audit, log),
+      metrics
+    }));
 
     const opens = new OpenAudit({ audit });
     const proxy = new InstanceProxy({
@@ -167,7 +178,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     store.add(saveImage);
     await saveImage.cleanupUnfinished();
     await saveImage.resumePushes();
-    const ctx: ApiContext = { jobs, config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter, leases, activity, metrics };
+    const ctx: ApiContext = { jobs, config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter, leases, activity, metrics, ssh };
     registerRoutes(fastify, ctx);
     await fastify.ready();
 
@@ -198,7 +209,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     leases.start();
 
     return {
-      jobs, config, server, db, instances, users, audit, access, activity, leases, metrics,
+      jobs, config, server, db, instances, users, audit, access, activity, leases, metrics, ssh,
       initialPasswordFile: first.passwordFile,
       get metricsUrl() {
         return metricsServer?.url ?? null;
@@ -208,6 +219,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
           server.once('error', reject);
           server.listen(config.port, config.host, () => resolve());
         });
+        await ssh.listen();
         const port = (server.address() as AddressInfo).port;
         const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
         const url = config.publicUrl || `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -123,6 +123,13 @@ export interface Config {
   readonly storageUnitMiB: number;
   /** Most processes (and threads) one instance may run. */
   readonly pidsLimit: number;
+  // ---- SSH (issue 6) ----
+  /** Address the SSH server binds; empty: the same as `host`. */
+  readonly sshHost: string;
+  /** SSH port (VS Code, PyCharm, ssh/scp/sftp/rsync); 0 picks a free one; -1 turns SSH off. */
+  readonly sshPort: number;
+  /** `host` or `host:port` users connect to over SSH (behind NAT or a load balancer); empty: the public URL's host and the SSH port. */
+  readonly sshPublicAddress: string;
 }
 
 type Scalar = Exclude<keyof Config, 'flavors'>;
@@ -224,6 +231,9 @@ export const FIELDS: readonly Field[] = [
   { key: 'webhookMaxAttempts', flag: '--webhook-max-attempts', env: 'NBG_WEBHOOK_MAX_ATTEMPTS', help: 'attempts per webhook delivery', parse: int('webhookMaxAttempts', 1) },
   { key: 'webhookRetryBaseMs', flag: '--webhook-retry-base-ms', env: 'NBG_WEBHOOK_RETRY_BASE_MS', help: 'first webhook retry delay', parse: int('webhookRetryBaseMs', 1) },
   { key: 'webhookAllowPrivate', flag: '--webhook-allow-private', env: 'NBG_WEBHOOK_ALLOW_PRIVATE', help: 'allow webhooks to loopback/private addresses', parse: bool('webhookAllowPrivate') },
+  { key: 'sshHost', flag: '--ssh-host', env: 'NBG_SSH_HOST', help: 'SSH bind address (empty: same as --host)', parse: str },
+  { key: 'sshPort', flag: '--ssh-port', env: 'NBG_SSH_PORT', help: 'SSH port (0 = any, -1 = off)', parse: int('sshPort', -1) },
+  { key: 'sshPublicAddress', flag: '--ssh-public-address', env: 'NBG_SSH_PUBLIC_ADDRESS', help: 'host[:port] users reach SSH at', parse: str },
   { key: 'logLevel', flag: '--log-level', env: 'NBG_LOG_LEVEL', help: 'trace … fatal, or silent', parse: oneOf('logLevel', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const) }
 ];
 
@@ -286,7 +296,10 @@ export function defaults(installRoot: string): Config {
     dockerNetworkPool: '10.213.0.0/16',
     volumesDir: '',
     storageUnitMiB: 1024,
-    pidsLimit: 4096
+    pidsLimit: 4096,
+    sshHost: '',
+    sshPort: 2222,
+    sshPublicAddress: ''
   };
 }
 

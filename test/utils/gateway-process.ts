@@ -31,6 +31,8 @@ export async function startGatewayProcess(env: Record<string, string> = {}, opts
       NBG_ADMIN_PASSWORD: password,
       NBG_LOG_LEVEL: 'warn',
       NBG_RUNTIME: 'local',
+      // Never the default 2222: suites run gateways side by side.
+      NBG_SSH_PORT: '0',
       ...env
     },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -17,6 +17,7 @@ import type { AccessControl } from '../policy/access-control';
 import type { PolicyStore } from '../policy/policy-store';
 import type { FlavorGrantStore } from '../policy/flavor-grants';
 import type { LoginRateLimiter } from '../auth/login-rate-limit';
+import type { SshService } from '../ssh/ssh-service';
 import type { ActivityRecorder, LeaseManager } from '../leases';
 import type { IMetrics } from '../metrics';
 
@@ -40,6 +41,8 @@ export interface ApiContext {
   policies: PolicyStore;
   grants: FlavorGrantStore;
   loginLimiter: LoginRateLimiter;
+  /** SSH keys, per-instance SSH settings and where users connect (issue 6). */
+  ssh: SshService;
   /** Auto-stop leases (SPEC §6). */
   leases: LeaseManager;
   activity: ActivityRecorder;

@@ -9,6 +9,7 @@ import { registerHealthRoutes } from './health.routes';
 import { registerAuthRoutes } from './auth.routes';
 import { registerCatalogueRoutes } from './catalogue.routes';
 import { registerInstanceRoutes } from './instances.routes';
+import { registerSshRoutes } from './ssh.routes';
 import { registerAuditRoutes } from './audit.routes';
 import { registerTokenRoutes } from './tokens.routes';
 import { registerUserRoutes } from './users.routes';
@@ -33,6 +34,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerAuthRoutes(app, ctx);
   registerCatalogueRoutes(app, ctx);
   registerInstanceRoutes(app, ctx);
+  registerSshRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
   registerUserRoutes(app, ctx);

@@ -33,11 +33,15 @@ export const AUDIT_ACTIONS = [
   'setPolicy',
   'grantFlavor',
   'revokeFlavor',
-  'renewNotebookLease'
+  'renewNotebookLease',
+  // SSH (issue 6): connections are `openNotebook` with details.via = 'ssh'.
+  'disconnectNotebook',
+  'createSshKey',
+  'deleteSshKey'
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AUDIT_RESOURCE_TYPES = ['notebook', 'trainJob', 'image', 'user', 'token', 'session'] as const;
+export const AUDIT_RESOURCE_TYPES = ['notebook', 'trainJob', 'image', 'user', 'token', 'session', 'sshKey'] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
 /** Who acted: a user, or the system (idle/lease stops, reconciliation). */

@@ -30,7 +30,7 @@ export async function startTestApp(opts: { driver?: IRuntimeDriver; config?: Par
   const dataDir = await mkdtemp(join(tmpdir(), 'nbg-test-'));
   const config = loadConfig(INSTALL_ROOT, [], {}, {
     port: 0, dataDir, databaseUrl: `sqlite:${join(dataDir, 'state.db')}`, adminPassword: ADMIN_PASSWORD,
-    runtime: 'local', logLevel: 'silent', pollIntervalMs: 200, stopTimeoutMs: 3_000, ...opts.config
+    runtime: 'local', logLevel: 'silent', pollIntervalMs: 200, stopTimeoutMs: 3_000, sshPort: 0, ...opts.config
   });
   const app = await createApp(config, { log: createLogger('silent'), version: 'test', driver: opts.driver });
   const { url } = await app.listen();

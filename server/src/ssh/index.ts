@@ -1,0 +1,4 @@
+export { SshService, publicHostPort, type SshServiceOptions, type SshEndpoint } from './ssh-service';
+export { SshGateway, type SshAuditEvent, type SshGatewayOptions } from './ssh-gateway';
+export { sshAuditRecorder } from './audit';
+export { sshConfigCommand, type SshConfigCommandOptions, type SshConfigCommandResult } from './ssh-config-command';
