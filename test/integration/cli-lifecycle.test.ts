@@ -31,7 +31,7 @@ describe('nbg CLI', () => {
 
   function nbg(args: string[], input?: string): Promise<Run> {
     return new Promise((resolve, reject) => {
-      const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
+      const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
       delete env.NBG_URL;
       delete env.NBG_TOKEN;
       const child = spawn(process.execPath, [join(ROOT, 'server/dist/nbg.cjs'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
