@@ -24,7 +24,6 @@ import type { ImageEntry } from '../../catalogue/images';
 import {
   SpawnError, type DriverState, type Endpoint, type IRuntimeDriver, type InstanceSpec, type ProgressEvent, type RuntimeStatus, type StartOptions, type StartResult
 } from '../driver';
-import { waitForAgent } from '../local/local-process-driver';
 import { assignAccelerators, devicesFromLabel, hostDevices } from './accelerators';
 import { ASCEND_DRIVER_MOUNTS, CONTAINER, type AcceleratorAssignment, containerCreateOptions, describeExit, resourceUpdate } from './container-spec';
 import { ContainerWatcher } from './docker-events';
@@ -110,7 +109,13 @@ export class DockerDriver implements IRuntimeDriver {
 
   async start(spec: InstanceSpec, previous: DriverState | null, opts: StartOptions): Promise<StartResult> {
     const log = this._o.log.child({ instance: spec.id });
-    const step = (s: ProgressEvent['step'], progress: number, message: string): void => opts.onProgress?.({ step: s, progress, message });
+    // Milliseconds since the start at each step, logged with the result (where the time goes).
+    const began = Date.now();
+    const timings: Record<string, number> = {};
+    const step = (s: ProgressEvent['step'], progress: number, message: string): void => {
+      timings[s] = Date.now() - began;
+      opts.onProgress?.({ step: s, progress, message });
+    };
     const aborted = (): void => {
       if (opts.signal.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('start aborted');
     };
@@ -119,7 +124,9 @@ export class DockerDriver implements IRuntimeDriver {
     aborted();
     step('storage', 15, `mounting ~/work (${spec.storage.sizeGB} GB)`);
     const workDir = await this._volumes.ensure(spec.id, spec.storage.sizeGB);
+    timings.volume = Date.now() - began;
     const network = await this._networks.ensure(spec.owner.id);
+    timings.network = Date.now() - began;
     aborted();
 
     let info = await this._inspect(this.containerName(spec.id));
@@ -146,6 +153,7 @@ export class DockerDriver implements IRuntimeDriver {
         } else {
           await this._o.docker.getContainer(info.Id).update(resourceUpdate(want));
         }
+        timings.created = Date.now() - began;
         step('container', 40, 'starting the container');
         await this._o.docker.getContainer(info.Id).start().catch(err => {
           if (statusOf(err) !== 304) throw err; // 304: already started
@@ -159,11 +167,12 @@ export class DockerDriver implements IRuntimeDriver {
       const endpoint: Endpoint = { host: ip, port: CONTAINER.agentPort };
       const state: DockerState = { v: 1, kind: 'docker', instanceId: spec.id, containerId: info.Id, network, ip, port: CONTAINER.agentPort, accelerators };
       step('agent', 60, 'waiting for the kernel gateway');
+      timings.started = Date.now() - began;
       await this._waitForAgent(endpoint, spec, info.Id, opts.signal);
       step('kernel', 85, 'checking the kernels');
       step('kernel', 95, await this._checkKernels(endpoint, spec));
       step('ready', 100, 'ready');
-      log.info({ container: info.Id.slice(0, 12), ip }, 'container running');
+      log.info({ container: info.Id.slice(0, 12), ip, ms: timings }, 'container running');
       return { endpoint, state };
     } catch (err) {
       if (startedHere && info) await this._o.docker.getContainer(info.Id).stop({ t: 0 }).catch(() => undefined);
@@ -308,7 +317,7 @@ export class DockerDriver implements IRuntimeDriver {
       }
     };
     try {
-      await Promise.race([waitForAgent(endpoint, spec, inner.signal), watchExit()]);
+      await Promise.race([agentAnswers(endpoint, spec, inner.signal), watchExit()]);
     } finally {
       inner.abort(new Error('done'));
       signal.removeEventListener('abort', onAbort);
@@ -376,6 +385,26 @@ export async function createDockerDriverIfAvailable(config: Config, log: Logger)
   });
   await driver.init();
   return driver;
+}
+
+/**
+ * Polls `GET <base>api` every 20 ms until the agent answers. A container's port refuses at once
+ * until the agent listens, so a short fixed interval costs little and, unlike a growing
+ * backoff, adds at most 20 ms to every start.
+ */
+async function agentAnswers(endpoint: Endpoint, spec: Pick<InstanceSpec, 'baseUrl' | 'agentToken'>, signal: AbortSignal): Promise<void> {
+  const url = `http://${endpoint.host}:${endpoint.port}${spec.baseUrl}api`;
+  for (;;) {
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('start aborted');
+    try {
+      const res = await fetch(url, { headers: { Authorization: `token ${spec.agentToken}` }, signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });
+      await res.body?.cancel();
+      if (res.ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(20);
+  }
 }
 
 function isDockerState(s: DriverState | null): s is DockerState {
