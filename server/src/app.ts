@@ -37,6 +37,7 @@ import { AccessControl } from './policy/access-control';
 import { PolicyStore } from './policy/policy-store';
 import { FlavorGrantStore } from './policy/flavor-grants';
 import { LoginRateLimiter } from './auth/login-rate-limit';
+import { TokenHousekeeping } from './auth/token-housekeeping';
 import { ActivityRecorder, LeaseManager, LeaseStore, httpFeedReader } from './leases';
 import { NoopMetrics, PrometheusMetrics, startMetricsServer, type IMetrics, type MetricsServer } from './metrics';
 import { HttpError } from './errors';
@@ -88,6 +89,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const grants = new FlavorGrantStore(db);
     const access = new AccessControl({ policies, grants, users });
     const loginLimiter = new LoginRateLimiter({ db, maxFailures: config.loginMaxFailures, windowMs: config.loginWindowSeconds * 1000 });
+    store.add(new TokenHousekeeping(users, log.child({ svc: 'auth' }))).start();
     const first = await ensureFirstAdmin(users, config, log);
     const customImages = new CustomImageStore(db);
     const images = new ImageCatalogue(loadCatalogue(config.catalogueFile), customImages);

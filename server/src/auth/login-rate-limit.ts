@@ -56,8 +56,9 @@ export class LoginRateLimiter {
     const now = this._now();
     for (const { key } of this._keys(username, address)) {
       await this._o.db.run('INSERT INTO login_failures (key, at) VALUES ($1, $2)', [key, now]);
-      await this._o.db.run('DELETE FROM login_failures WHERE key = $1 AND at <= $2', [key, now - this._o.windowMs]);
     }
+    // Every failure that left the window, whoever it was for: the table stays small.
+    await this._o.db.run('DELETE FROM login_failures WHERE at <= $1', [now - this._o.windowMs]);
   }
 
   /** A successful sign-in clears the name's failures (not the address's). */

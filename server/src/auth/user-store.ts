@@ -157,9 +157,12 @@ export class UserStore {
     return (await this._db.run(sql, params)).changes;
   }
 
-  /** Deletes expired tokens (housekeeping). */
-  async purgeExpiredTokens(): Promise<number> {
-    return (await this._db.run('DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= $1', [Date.now()])).changes;
+  /**
+   * Deletes tokens that expired before `before` (housekeeping). Recently expired ones are
+   * kept so their holders are told "expired" rather than "unknown".
+   */
+  async purgeExpiredTokens(before: number): Promise<number> {
+    return (await this._db.run('DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= $1', [before])).changes;
   }
 
   /** Changes a user's role, enabled state or password hash. */

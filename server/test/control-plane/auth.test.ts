@@ -152,3 +152,32 @@ describe('sign-in and sessions', () => {
     });
   });
 });
+
+describe('TokenHousekeeping', () => {
+  it('should remove tokens that expired more than a week ago and keep the rest', async () => {
+    const { openDatabase } = await import('../../src/db/database');
+    const { migrate } = await import('../../src/db/migrations');
+    const { UserStore } = await import('../../src/auth/user-store');
+    const { TokenHousekeeping } = await import('../../src/auth/token-housekeeping');
+    const { createLogger } = await import('../../src/logger');
+    const db = await openDatabase('sqlite::memory:');
+    await migrate(db);
+    const users = new UserStore(db);
+    const u = await users.create('frank', 'user', null);
+    const old = await users.issueToken(u.id, 'session', 'old', Date.now() - 8 * 86_400_000);
+    const recent = await users.issueToken(u.id, 'session', 'recent', Date.now() - 86_400_000);
+    const live = await users.issueToken(u.id, 'api', 'live', null);
+    const hk = new TokenHousekeeping(users, createLogger('silent'));
+    hk.start();
+    await waitForCondition(async () => (await users.resolveToken(old.token)) === undefined);
+    expect(await users.resolveToken(recent.token)).toBe('expired');
+    expect(await users.resolveToken(live.token)).toMatchObject({ kind: 'api' });
+    hk.dispose();
+    await db.dispose();
+  });
+});
+
+async function waitForCondition(fn: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100 && !(await fn()); i++) await new Promise(r => setTimeout(r, 10));
+  expect(await fn()).toBe(true);
+}
