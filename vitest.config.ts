@@ -34,6 +34,26 @@ export default defineConfig({
           hookTimeout: 300_000,
           fileParallelism: false
         }
+      },
+      {
+        // Console logic (pure TypeScript; the DOM parts are covered by e2e).
+        test: {
+          name: 'web',
+          root: 'web',
+          include: ['test/**/*.test.ts']
+        }
+      },
+      {
+        // Real Chromium (Debian's) driven by playwright-core against a built gateway.
+        test: {
+          name: 'e2e',
+          root: 'test',
+          include: ['e2e/**/*.e2e.test.ts'],
+          globalSetup: ['e2e/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          fileParallelism: false
+        }
       }
     ]
   }

@@ -30,12 +30,18 @@ const EXCLUDED_PACKAGES = new Set([
   '@jupyterlab/lsp-extension'
 ]);
 
-/** Plug-ins left out at run time (JupyterLab's own `disabledExtensions` mechanism). */
+/**
+ * Plug-ins left out at run time: written to build.json, which the gateway puts in the page
+ * config's `disabledExtensions` (JupyterLab's own mechanism), where the bootstrap reads them.
+ */
 export const DISABLED_PLUGINS = [
   // Fetches news from the internet and asks about it on first start; instances are offline.
   '@jupyterlab/apputils-extension:announcements',
   // No build system on the server side: the lab is built once, here.
-  '@jupyterlab/application-extension:dirty'
+  '@jupyterlab/application-extension:dirty',
+  // They need the LSP connection manager of the excluded lsp-extension.
+  '@jupyterlab/fileeditor-extension:language-server',
+  '@jupyterlab/notebook-extension:language-server'
 ];
 
 /** Largest SVG inlined into CSS as a data URL (JupyterLab's webpack svg-url-loader rule). */

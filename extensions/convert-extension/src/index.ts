@@ -38,6 +38,15 @@ export async function convertNotebook(path: string, opts: IConvertOptions, lastM
   return (await agentRequest<IConvertResult>('POST', 'convert', body)).body;
 }
 
+/** The agent's refusal in the dialog's words (it speaks API: "set force"). */
+function explain(err: unknown, name: string): string {
+  if (!(err instanceof GatewayError)) return String(err);
+  if (err.status === 409 && /already exists/.test(err.message)) {
+    return `${name} already exists next to the notebook. Choose another name, or tick "Force overwrite if file already exists."`;
+  }
+  return err.message;
+}
+
 async function run(app: JupyterFrontEnd, panel: NotebookPanel): Promise<IConvertResult | null> {
   const ctx = panel.context;
   let name = ctx.path.split('/').pop()!.replace(/\.ipynb$/i, '') + '.py';
@@ -58,7 +67,7 @@ async function run(app: JupyterFrontEnd, panel: NotebookPanel): Promise<IConvert
       void app.commands.execute('filebrowser:go-to-path', { path: res.path, dontShowBrowser: true }).catch(() => undefined);
       return res;
     } catch (err) {
-      await showErrorMessage('Cannot convert to a Python file', err instanceof GatewayError ? err.message : String(err));
+      await showErrorMessage('Cannot convert to a Python file', explain(err, name));
       if (!(err instanceof GatewayError) || err.status !== 409) return null;
       // An existing file or unsaved changes: let the user choose another name or force.
     }

@@ -53,9 +53,10 @@ export class InstanceModel implements IDisposable {
     this._timer = setInterval(() => void this.refresh(), ms);
   }
 
+  /** Restarts the TIMING period (SPEC §6); the answer is the lease, so the instance is re-read. */
   async renew(): Promise<void> {
-    this._instance = await gatewayRequest<IGatewayInstance>(this.info.apiUrl, 'POST', `notebooks/${encodeURIComponent(this.info.id)}/lease`, {});
-    this._changed.emit();
+    await gatewayRequest<unknown>(this.info.apiUrl, 'POST', `notebooks/${encodeURIComponent(this.info.id)}/lease/renew`, {});
+    await this.refresh();
   }
 
   async stop(): Promise<void> {

@@ -103,8 +103,8 @@ export interface IGatewayInstance {
   statusReason: string | null;
   allowedOperations: string[];
   storage: { type: string; sizeGB: number };
-  lease?: { expiresAt?: string | null; idleMinutes?: number | null } | null;
-  autoStop?: { expiresAt?: string | null; stopAt?: string | null; idleMinutes?: number | null } | null;
+  /** The auto-stop lease (SPEC §6). */
+  autoStop?: { timingHours: number | null; expiresAt: string | null; idleMinutes: number | null; idleStopAt: string | null } | null;
 }
 
 export interface IGatewayFlavor {
@@ -122,7 +122,6 @@ export interface IGatewayImage {
 
 /** When an instance's TIMING lease ends (epoch ms), if it has one. */
 export function leaseExpiry(inst: IGatewayInstance): number | null {
-  const src = (inst.lease ?? inst.autoStop ?? {}) as { expiresAt?: string | null; stopAt?: string | null };
-  const t = Date.parse(src.expiresAt ?? src.stopAt ?? '');
+  const t = Date.parse(inst.autoStop?.expiresAt ?? '');
   return Number.isFinite(t) ? t : null;
 }

@@ -20,8 +20,8 @@ export interface IJobFormOptions {
   initial?: Partial<IJobFormValue>;
 }
 
-/** Job names: SPEC §8 follows the instance rule (letters, digits, `_`, `-`), up to 64. */
-const JOB_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Job names (docs/jobs.md, ModelArts' rule): 1–64 letters, digits, `_`, `-`, starting with a letter. */
+const JOB_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const DIR_URL = /^(?:(?:s3|obs):\/\/|\/)[a-z0-9][a-z0-9-]{1,61}[a-z0-9](?:\/.*)?$/;
 
 /** `a=1` lines (or `--a=1`) → parameters, in order. */
@@ -46,8 +46,9 @@ export class JobForm extends Widget {
     this.addClass('nbg-JobForm');
     const init = _o.initial ?? {};
     const stem = _o.notebookPath.split('/').pop()!.replace(/\.ipynb$/i, '');
-    const defaultName = stem.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 64) || 'job';
-    this._input('name', 'Job name', init.name ?? defaultName, 'Letters, digits, "_" and "-".');
+    const cleaned = stem.replace(/[^A-Za-z0-9_-]+/g, '-');
+    const defaultName = (/^[A-Za-z]/.test(cleaned) ? cleaned : `job-${cleaned}`).slice(0, 64);
+    this._input('name', 'Job name', init.name ?? defaultName, 'Letters, digits, "_" and "-", starting with a letter.');
     this._input('description', 'Description (optional)', init.description ?? '', '');
     const chipsOf = (name: string): string[] => _o.images.find(i => i.name === name)?.chips ?? [];
     const image = this._select('image', 'Image', _o.images.map(i => [i.name, `${i.name}${i.custom ? ' (custom)' : ''}`]), init.image ?? _o.instance.image,
@@ -85,7 +86,7 @@ export class JobForm extends Widget {
 
   /** @returns what is wrong with the form, or null. */
   problem(v: IJobFormValue): string | null {
-    if (!JOB_NAME.test(v.name)) return `Job name "${v.name}" is not allowed: 1–64 letters, digits, "_" and "-".`;
+    if (!JOB_NAME.test(v.name)) return `Job name "${v.name}" is not allowed: 1–64 letters, digits, "_" and "-", starting with a letter.`;
     if (!Number.isInteger(v.nodeCount) || v.nodeCount < 1) return 'Nodes must be a whole number of at least 1.';
     const bad = v.parameters.find(p => !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(p.name));
     if (bad) return `Parameter "${bad.name}" is not a valid name (letters, digits, "_", "." and "-").`;

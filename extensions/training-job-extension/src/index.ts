@@ -22,6 +22,9 @@ const OUTPUT_KEY = 'nbg:training-job:outputUrl';
 export interface ISubmittedJob {
   id: string;
   name: string;
+  latestVersion: string;
+  /** What the gateway wants the user to know (e.g. about packages and saved images). */
+  notices?: string[];
 }
 
 /** The request the gateway's `POST /api/v1/jobs` takes for a notebook. */
@@ -83,7 +86,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           try {
             const job = await gatewayRequest<ISubmittedJob>(info.apiUrl, 'POST', 'jobs', jobRequest(r.value, info.id, path));
             localStorage.setItem(OUTPUT_KEY, r.value.outputUrl);
-            Notification.success(`Training job ${job.name} submitted`, {
+            Notification.success(`Training job ${job.name} submitted (${job.latestVersion})${job.notices?.length ? `. ${job.notices.join(' ')}` : ''}`, {
               autoClose: 10000,
               actions: [{ label: 'Open in console', callback: () => window.open(`${info.consoleUrl}#/jobs/${encodeURIComponent(job.id)}`, '_blank', 'noopener') }]
             });

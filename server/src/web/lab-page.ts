@@ -8,12 +8,11 @@ import { join } from 'node:path';
 import { Errors } from '../errors';
 import type { InstanceRecord } from '../instances/instance';
 
-/** Plug-ins disabled at run time on every lab (kept with `DISABLED_PLUGINS` in web/build.mjs). */
-const DISABLED_EXTENSIONS = ['@jupyterlab/apputils-extension:announcements', '@jupyterlab/application-extension:dirty'];
-
 export interface LabBuildInfo {
   version: string;
   extensions: string[];
+  /** Plug-ins the build leaves disabled (`DISABLED_PLUGINS` in web/build.mjs). */
+  disabledPlugins?: string[];
 }
 
 /** The built lab files, re-read when a rebuild swaps `web/dist`. */
@@ -75,18 +74,18 @@ export function parseLabPath(rest: string): LabLocation {
 export interface PageConfigInput {
   instance: InstanceRecord;
   user: { name: string; role: string };
-  version: string;
+  build: LabBuildInfo;
   location: LabLocation;
 }
 
 /** JupyterLab's page config for one instance (base URL `/notebooks/<id>/`, no token). */
-export function labPageConfig({ instance, user, version, location }: PageConfigInput): Record<string, unknown> {
+export function labPageConfig({ instance, user, build, location }: PageConfigInput): Record<string, unknown> {
   const base = `/notebooks/${instance.id}/`;
   const lab = `${base}lab`;
   return {
     appName: 'JupyterLab',
     appNamespace: 'jupyterlab',
-    appVersion: version,
+    appVersion: build.version,
     appUrl: '/lab',
     baseUrl: base,
     wsUrl: '',
@@ -122,7 +121,7 @@ export function labPageConfig({ instance, user, version, location }: PageConfigI
     quitButton: false,
     exposeAppInBrowser: true,
     allow_hidden_files: false,
-    disabledExtensions: DISABLED_EXTENSIONS,
+    disabledExtensions: build.disabledPlugins ?? [],
     deferredExtensions: [],
     federated_extensions: [],
     // Our platform plug-ins (extensions/*) read these.

@@ -83,7 +83,7 @@ export function registerWebRoutes(app: FastifyInstance, ctx: ApiContext): void {
       );
     }
     const { template, info } = await lab.load();
-    const config = labPageConfig({ instance: rec, user: { name: principal.name, role: principal.role }, version: info.version, location: parseLabPath(rest) });
+    const config = labPageConfig({ instance: rec, user: { name: principal.name, role: principal.role }, build: info, location: parseLabPath(rest) });
     return renderLabPage(template, config);
   };
   app.get('/notebooks/:id/lab', labPage);

@@ -10,12 +10,10 @@
  */
 import { JupyterLab } from '@jupyterlab/application';
 import { PageConfig } from '@jupyterlab/coreutils';
+import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { IServiceManager } from '@jupyterlab/services';
 import { PluginRegistry, type IPlugin } from '@lumino/coreutils';
 import { extensions, mimeExtensions } from 'nbg:lab-plugins';
-
-/** Plug-ins never activated here; kept in sync with `DISABLED_PLUGINS` in web/build.mjs. */
-const DISABLED = new Set(['@jupyterlab/apputils-extension:announcements', '@jupyterlab/application-extension:dirty']);
 
 function pluginsOf(mod: { default: unknown }): IPlugin<JupyterLab, unknown>[] {
   const d = (mod.default ?? mod) as IPlugin<JupyterLab, unknown> | IPlugin<JupyterLab, unknown>[];
@@ -24,7 +22,8 @@ function pluginsOf(mod: { default: unknown }): IPlugin<JupyterLab, unknown>[] {
 
 async function main(): Promise<void> {
   const all = extensions.flatMap(pluginsOf);
-  const isDisabled = (id: string): boolean => DISABLED.has(id) || PageConfig.Extension.isDisabled(id);
+  // The gateway lists the build's disabled plug-ins in the page config (web/build.mjs).
+  const isDisabled = (id: string): boolean => PageConfig.Extension.isDisabled(id);
   const enabled = all.filter(p => !isDisabled(p.id));
   const registry = new PluginRegistry();
   registry.registerPlugins(enabled);
@@ -32,8 +31,9 @@ async function main(): Promise<void> {
   const lab = new JupyterLab({
     pluginRegistry: registry,
     serviceManager,
-    mimeExtensions: [...mimeExtensions],
-    disabled: { matches: all.filter(p => isDisabled(p.id)).map(p => p.id), patterns: [...DISABLED] },
+    // JupyterLab tells ES modules from CommonJS by `__esModule`, which namespace objects lack.
+    mimeExtensions: mimeExtensions.map(m => ({ __esModule: true, default: m.default }) as IRenderMime.IExtensionModule),
+    disabled: { matches: all.filter(p => isDisabled(p.id)).map(p => p.id), patterns: [] },
     deferred: { matches: [], patterns: [] }
   });
   await lab.start({ bubblingKeydown: true });

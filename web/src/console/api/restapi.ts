@@ -11,7 +11,7 @@
  */
 import type { NotebookInstance, Page, ImageInfo, FlavorInfo, LoginResponse, Health } from '../../../../server/src/api/types';
 import type { AuditRecord } from '../../../../server/src/audit/audit';
-import type { CreateJobRequest, CustomImage, Job, JobVersion, Me, Progress, SaveProgress, SshKey } from './wire';
+import type { CreateJobRequest, CreatedSshKey, CustomImage, InstanceSshInfo, Job, JobVersion, LeaseInfo, Me, Progress, SaveProgress, SshKey } from './wire';
 
 /** The server answered with an error body `{ error, code, message, details? }`. */
 export class ResponseError extends Error {
@@ -55,8 +55,7 @@ export interface CreateInstanceBody {
   flavor?: string;
   description?: string;
   storage?: { type: 'local' | 'obs'; sizeGB: number };
-  ssh?: { enabled: boolean; keyIds?: string[]; allowedCidrs?: string[] };
-  autoStop?: { timingHours?: number; idleMinutes?: number };
+  autoStop?: { timingHours?: number | null; idleMinutes?: number | null };
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -138,9 +137,27 @@ export class InstanceAPIClient {
     return this._call('GET', `/api/v1/notebooks/${enc(id)}/progress`, [200]);
   }
 
-  /** Renews the TIMING lease (SPEC §6) for `hours` from now. */
-  renewLease(id: string, hours?: number): Promise<NotebookInstance> {
-    return this._call('POST', `/api/v1/notebooks/${enc(id)}/lease`, [200, 202], hours === undefined ? {} : { hours });
+  /** Renews the TIMING lease of a RUNNING instance (SPEC §6), optionally with a new period. */
+  renewLease(id: string, timingHours?: number): Promise<LeaseInfo> {
+    return this._call('POST', `/api/v1/notebooks/${enc(id)}/lease/renew`, [200], timingHours === undefined ? {} : { timingHours });
+  }
+
+  /** Sets the auto-stop rules; null turns one off. */
+  setLease(id: string, autoStop: { timingHours?: number | null; idleMinutes?: number | null }): Promise<LeaseInfo> {
+    return this._call('PUT', `/api/v1/notebooks/${enc(id)}/lease`, [200], autoStop);
+  }
+
+  instanceSsh(id: string): Promise<InstanceSshInfo> {
+    return this._call('GET', `/api/v1/notebooks/${enc(id)}/ssh`, [200]);
+  }
+
+  setInstanceSsh(id: string, body: { enabled?: boolean; allowCidrs?: string[] }): Promise<InstanceSshInfo> {
+    return this._call('PUT', `/api/v1/notebooks/${enc(id)}/ssh`, [200], body);
+  }
+
+  /** The URL of the instance's server-sent events (status changes, start progress). */
+  eventsUrl(id: string): string {
+    return `${this._base}/api/v1/notebooks/${enc(id)}/events`;
   }
 
   // ---- catalogue and images --------------------------------------------------------------
@@ -185,8 +202,9 @@ export class InstanceAPIClient {
 
   // ---- training jobs ---------------------------------------------------------------------
 
-  listJobs(opts: { limit?: number; offset?: number } = {}): Promise<Page<Job>> {
+  listJobs(opts: { limit?: number; offset?: number; all?: boolean } = {}): Promise<Page<Job>> {
     const q = new URLSearchParams();
+    if (opts.all) q.set('all', 'true');
     if (opts.limit !== undefined) q.set('limit', String(opts.limit));
     if (opts.offset !== undefined) q.set('offset', String(opts.offset));
     return this._call('GET', `/api/v1/jobs${q.size ? `?${q}` : ''}`, [200]);
@@ -204,6 +222,11 @@ export class InstanceAPIClient {
     return this._call('GET', `/api/v1/jobs/${enc(id)}/versions`, [200]);
   }
 
+  /** Runs the job again with the latest version's configuration (a new version). */
+  rerunJob(id: string): Promise<JobVersion> {
+    return this._call('POST', `/api/v1/jobs/${enc(id)}/versions`, [201], {});
+  }
+
   stopJobVersion(id: string, version: string): Promise<JobVersion> {
     return this._call('POST', `/api/v1/jobs/${enc(id)}/versions/${enc(version)}/stop`, [200, 202]);
   }
@@ -212,14 +235,17 @@ export class InstanceAPIClient {
     await this._call('DELETE', `/api/v1/jobs/${enc(id)}`, [204, 404]);
   }
 
-  /** Log text of a version from byte `offset` on (for live tails). */
-  async jobLog(id: string, version: string, offset = 0): Promise<{ text: string; next: number; complete: boolean }> {
-    const path = `/api/v1/jobs/${enc(id)}/versions/${enc(version)}/logs?offset=${offset}`;
+  /**
+   * Log text of a version's task from byte `offset` on (for live tails).
+   * @returns the text, where to continue, and the version's status when it was read.
+   */
+  async jobLog(id: string, version: string, offset = 0, task = 0): Promise<{ text: string; next: number; status: string | null }> {
+    const path = `/api/v1/jobs/${enc(id)}/versions/${enc(version)}/logs?task=${task}&offset=${offset}`;
     const res = await this._send('GET', path, undefined, { Accept: 'text/plain' });
-    if (res.status !== 200) throw await this._error(res, 'GET', path);
+    if (res.status !== 200) throw await this._error(res, 'GET', path.split('?')[0]!);
     const text = await res.text();
-    const next = Number(res.headers.get('x-next-offset') ?? offset + new TextEncoder().encode(text).length);
-    return { text, next, complete: res.headers.get('x-log-complete') === 'true' };
+    const next = Number(res.headers.get('x-log-next-offset') ?? offset + new TextEncoder().encode(text).length);
+    return { text, next, status: res.headers.get('x-job-status') };
   }
 
   // ---- audit and keys --------------------------------------------------------------------
@@ -231,15 +257,21 @@ export class InstanceAPIClient {
   }
 
   sshKeys(): Promise<{ items: SshKey[] }> {
-    return this._call('GET', '/api/v1/ssh-keys', [200]);
+    return this._call('GET', '/api/v1/ssh/keys', [200]);
   }
 
-  addSshKey(name: string, publicKey: string): Promise<SshKey> {
-    return this._call('POST', '/api/v1/ssh-keys', [201], { name, publicKey });
+  /** Adds a public key, or without one generates an ed25519 pair (its private key comes back once). */
+  addSshKey(name: string, publicKey?: string): Promise<CreatedSshKey> {
+    return this._call('POST', '/api/v1/ssh/keys', [201], publicKey === undefined ? { name } : { name, publicKey });
   }
 
   async deleteSshKey(id: string): Promise<void> {
-    await this._call('DELETE', `/api/v1/ssh-keys/${enc(id)}`, [204, 404]);
+    await this._call('DELETE', `/api/v1/ssh/keys/${enc(id)}`, [204, 404]);
+  }
+
+  /** The `~/.ssh/config` block for all of the user's instances. */
+  sshConfig(identityFile?: string): Promise<{ config: string; knownHosts: string; host: string; port: number }> {
+    return this._call('GET', `/api/v1/ssh/config${identityFile ? `?identityFile=${enc(identityFile)}` : ''}`, [200]);
   }
 
   // ---- plumbing --------------------------------------------------------------------------

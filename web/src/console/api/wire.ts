@@ -42,50 +42,28 @@ export interface SaveProgress {
   progress?: number;
 }
 
-/** A training job (SPEC §8): a named series of versions. */
-export interface Job {
-  id: string;
-  name: string;
-  description?: string;
-  owner?: { id: string; name: string };
-  status?: string;
-  latestVersion?: JobVersion | null;
-  versions?: JobVersion[];
-  createdAt?: string;
-}
+export type { TrainingJob as Job, TrainingJobVersion as JobVersion } from '../../../../server/src/jobs/wire';
+export type { SshKeyInfo as SshKey, InstanceSshInfo } from '../../../../server/src/api/ssh.routes';
+export type { LeaseInfo } from '../../../../server/src/api/types';
 
-export interface JobVersion {
-  id?: string;
-  version: string;
-  status: string;
-  statusReason?: string | null;
-  image?: string;
-  flavor?: string;
-  nodeCount?: number;
-  bootFile?: string;
-  createdAt?: string;
-  startedAt?: string | null;
-  finishedAt?: string | null;
-}
-
+/** `POST /api/v1/jobs` from the console: a code location and boot file. */
 export interface CreateJobRequest {
   name: string;
   description?: string;
-  image: string;
-  flavor: string;
-  nodeCount: number;
+  image?: string;
+  flavor?: string;
+  nodeCount?: number;
+  codeUrl: string;
   bootFile: string;
   parameters?: { name: string; value: string }[];
   dataUrl?: string;
-  outputUrl?: string;
-  source?: { kind: 'notebook'; instanceId: string; notebook: string };
+  outputUrl: string;
 }
 
-export interface SshKey {
+/** `POST /api/v1/ssh/keys` answer: a generated pair carries its private key, once. */
+export interface CreatedSshKey {
   id: string;
   name: string;
-  type?: string;
   fingerprint: string;
-  createdAt: string;
-  lastUsedAt?: string | null;
+  privateKey?: string;
 }

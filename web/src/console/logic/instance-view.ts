@@ -9,23 +9,20 @@ export interface LeaseView {
   expiresAt: number | null;
   /** IDLE stop after this many minutes without activity. */
   idleMinutes: number | null;
+  /** When the IDLE rule would stop it if nothing happens. */
+  idleStopAt: number | null;
 }
 
-type WithLease = NotebookInstance & {
-  lease?: { expiresAt?: string | null; timingHours?: number | null; idleMinutes?: number | null } | null;
-  autoStop?: { expiresAt?: string | null; stopAt?: string | null; idleMinutes?: number | null } | null;
+const time = (iso: string | null | undefined): number | null => {
+  const t = iso ? Date.parse(iso) : NaN;
+  return Number.isFinite(t) ? t : null;
 };
 
+/** The auto-stop lease (SPEC §6) of an instance, or null when it has none. */
 export function leaseOf(inst: NotebookInstance): LeaseView | null {
-  const i = inst as WithLease;
-  const src = i.lease ?? i.autoStop;
-  if (!src) return null;
-  const { expiresAt: a, stopAt: b } = src as { expiresAt?: string | null; stopAt?: string | null };
-  const at = a ?? b ?? null;
-  const expiresAt = at ? Date.parse(at) : null;
-  const idle = src.idleMinutes ?? null;
-  if (expiresAt === null && idle === null) return null;
-  return { expiresAt: Number.isFinite(expiresAt) ? expiresAt : null, idleMinutes: idle };
+  const a = inst.autoStop;
+  if (!a || (a.timingHours === null && a.idleMinutes === null)) return null;
+  return { expiresAt: time(a.expiresAt), idleMinutes: a.idleMinutes, idleStopAt: time(a.idleStopAt) };
 }
 
 export function labUrl(inst: NotebookInstance): string {

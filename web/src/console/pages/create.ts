@@ -8,7 +8,7 @@ import { h, mount } from '../dom';
 import type { AppContext, PageView } from '../context';
 import { ResponseError, type CreateInstanceBody } from '../api/restapi';
 import type { SshKey } from '../api/wire';
-import { errorText, field, notice } from '../components/ui';
+import { errorText, field, notice, toast } from '../components/ui';
 import {
   DESCRIPTION_MAX, LEASE_MAX_HOURS, LEASE_MIN_HOURS, NAME_MAX, STORAGE_DEFAULT_GB, STORAGE_MAX_GB, STORAGE_MIN_GB,
   descriptionProblem, leaseHoursProblem, nameProblem, parseAllowList, storageProblem
@@ -58,10 +58,10 @@ export async function createPage(ctx: AppContext): Promise<PageView> {
   const sizeField = field('create-size', 'Volume size (GB)', size, `${STORAGE_MIN_GB}–${STORAGE_MAX_GB} GB, mounted at ~/work and kept across restarts.`);
 
   const sshOn = h('input', { type: 'checkbox', name: 'ssh' });
-  const sshKeys = h('fieldset', { class: 'sub' }, h('legend', null, 'Keys allowed to connect'));
-  if (keys === null) sshKeys.append(notice('info', 'SSH key management is not available on this gateway yet.'));
-  else if (keys.length === 0) sshKeys.append(notice('info', 'You have no SSH keys. ', h('a', { href: '#/keys' }, 'Add a key pair'), ' first.'));
-  else for (const k of keys) sshKeys.append(h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'sshKey', value: k.id, checked: true }), ` ${k.name} `, h('code', null, k.fingerprint)));
+  const sshKeys = h('div', { class: 'sub' });
+  if (keys === null) sshKeys.append(notice('info', 'SSH is not available on this gateway.'));
+  else if (keys.length === 0) sshKeys.append(notice('warn', 'You have no SSH keys yet: ', h('a', { href: '#/keys' }, 'add or generate a key pair'), ' to connect.'));
+  else sshKeys.append(h('p', { class: 'hint' }, `Your ${keys.length} key${keys.length === 1 ? '' : 's'} (${keys.map(k => k.name).join(', ')}) can connect; only your keys open your instances.`));
   const allow = h('textarea', { name: 'allowedCidrs', rows: 2, placeholder: '203.0.113.0/24, 2001:db8::/32' });
   const allowField = field('create-allow', 'IP allow-list (optional)', allow, 'CIDRs allowed to connect; empty allows any address.');
   const sshBox = h('div', { class: 'sub', hidden: true }, sshKeys, allowField.el);
@@ -140,10 +140,6 @@ export async function createPage(ctx: AppContext): Promise<PageView> {
       storage: storageLocal.checked ? { type: 'local', sizeGB: Number(size.value) } : { type: 'obs', sizeGB: STORAGE_DEFAULT_GB }
     };
     if (desc.value) body.description = desc.value;
-    if (sshOn.checked) {
-      const keyIds = [...form.querySelectorAll<HTMLInputElement>('input[name="sshKey"]:checked')].map(i => i.value);
-      body.ssh = { enabled: true, keyIds, allowedCidrs: parseAllowList(allow.value).entries };
-    }
     if (timingOn.checked || idleOn.checked) {
       body.autoStop = {};
       if (timingOn.checked) body.autoStop.timingHours = Number(hours.value);
@@ -152,6 +148,10 @@ export async function createPage(ctx: AppContext): Promise<PageView> {
     submit.disabled = true;
     try {
       const inst = await ctx.api.createInstance(body);
+      if (sshOn.checked) {
+        // SSH settings are their own resource; the instance exists even if this fails.
+        await ctx.api.setInstanceSsh(inst.id, { enabled: true, allowCidrs: parseAllowList(allow.value).entries }).catch(err => toast(`SSH was not enabled: ${errorText(err)}`, 'error'));
+      }
       ctx.navigate(`#/notebooks/${encodeURIComponent(inst.id)}`);
     } catch (err) {
       status.replaceChildren(notice('error', errorText(err)));

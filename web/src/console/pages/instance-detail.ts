@@ -3,17 +3,18 @@
  * operations, flavor change for the next start, save as image with its progress, and SSH
  * connection instructions with a copyable config block.
  */
-import type { FlavorInfo, NotebookInstance } from '../../../../server/src/api/types';
+import type { FlavorInfo } from '../../../../server/src/api/types';
 import { h, mount } from '../dom';
 import { every, type AppContext, type PageView } from '../context';
-import { badge, copyButton, errorText, field, notice, toast } from '../components/ui';
+import { badge, copyButton, errorText, field, notice, toast, unavailable } from '../components/ui';
 import { instanceActions } from '../components/instance-actions';
 import { countdown, dateTime, isTransitional } from '../logic/format';
 import { can, leaseOf } from '../logic/instance-view';
 import { flavorsForImage } from '../logic/catalogue';
-import { sshCommand, sshConfigBlock, type SshEndpoint } from '../logic/ssh-config';
-
-type WithSsh = NotebookInstance & { ssh?: { enabled?: boolean; host?: string; port?: number; user?: string } | null };
+import { hostAlias, sshCommand, sshConfigBlock, type SshEndpoint } from '../logic/ssh-config';
+import { parseAllowList } from '../logic/validate';
+import { ResponseError } from '../api/restapi';
+import type { InstanceSshInfo } from '../api/wire';
 
 export async function instanceDetailPage(ctx: AppContext, params: Record<string, string>): Promise<PageView> {
   const id = params.id!;
@@ -33,10 +34,12 @@ export async function instanceDetailPage(ctx: AppContext, params: Record<string,
       leaseEl.dataset.expiresAt = String(lease.expiresAt);
       leaseEl.textContent = inst.status === 'RUNNING' ? countdown(lease.expiresAt - Date.now()) : 'paused';
     } else if (lease?.idleMinutes) leaseEl.textContent = `after ${lease.idleMinutes} idle minutes`;
+    if (lease?.expiresAt && lease.idleMinutes) leaseEl.title = `also after ${lease.idleMinutes} idle minutes`;
     const renew = lease?.expiresAt && inst.status === 'RUNNING' ? h('button', { type: 'button', class: 'btn btn-small' }, 'Renew') : null;
     renew?.addEventListener('click', async () => {
       try {
-        inst = await ctx.api.renewLease(inst.id);
+        await ctx.api.renewLease(inst.id);
+        inst = await ctx.api.getInstance(inst.id);
         toast('Lease renewed');
         renderSummary();
       } catch (err) {
@@ -122,31 +125,60 @@ export async function instanceDetailPage(ctx: AppContext, params: Record<string,
           saveBtn, saveStatus)));
   };
 
-  const renderSsh = (): void => {
+  const renderSsh = async (): Promise<void> => {
     const image = images.find(i => i.name === inst.image);
-    const info = (inst as WithSsh).ssh;
+    const head = h('h2', { id: 'ssh-title' }, 'Remote SSH');
     if (!image?.ssh) {
-      mount(ssh, h('h2', { id: 'ssh-title' }, 'Remote SSH'), h('p', { class: 'muted' }, `The image ${inst.image} does not support SSH.`));
+      mount(ssh, head, h('p', { class: 'muted' }, `The image ${inst.image} does not support SSH.`));
       return;
     }
-    if (!info?.enabled || !info.host || !info.port || !info.user) {
-      mount(ssh, h('h2', { id: 'ssh-title' }, 'Remote SSH'), h('p', { class: 'muted' }, 'SSH is not enabled on this instance. Enable it when creating an instance, with one of your key pairs.'));
+    let info: InstanceSshInfo;
+    try {
+      info = await ctx.api.instanceSsh(inst.id);
+    } catch (err) {
+      mount(ssh, head, err instanceof ResponseError && err.isMissingRoute ? unavailable('SSH') : notice('error', errorText(err)));
       return;
     }
-    const ep: SshEndpoint = { host: info.host, port: info.port, user: info.user };
-    const block = sshConfigBlock(inst.name, ep);
-    mount(ssh,
-      h('h2', { id: 'ssh-title' }, 'Remote SSH'),
-      h('p', null, 'Add this to ~/.ssh/config, then connect with VS Code Remote-SSH, PyCharm or ', h('code', null, `ssh nbg-${inst.name}`), '.'),
-      h('pre', { class: 'code', 'aria-label': 'SSH config block', tabindex: 0 }, block),
-      copyButton(() => block, 'Copy config'),
-      h('p', null, 'Or once: ', h('code', null, sshCommand(ep))));
+    const toggle = h('button', { type: 'button', class: 'btn' }, info.enabled ? 'Disable SSH' : 'Enable SSH');
+    const allow = h('textarea', { rows: 2, value: info.allowCidrs.join('\n'), placeholder: 'any address' });
+    const allowF = field('ssh-allow', 'IP allow-list', allow, 'CIDRs allowed to connect (one per line); empty allows any address.');
+    const saveAllow = h('button', { type: 'button', class: 'btn' }, 'Save allow-list');
+    const update = async (body: { enabled?: boolean; allowCidrs?: string[] }): Promise<void> => {
+      try {
+        await ctx.api.setInstanceSsh(inst.id, body);
+        toast('SSH settings saved');
+        await renderSsh();
+      } catch (err) {
+        allowF.setError(errorText(err));
+      }
+    };
+    toggle.addEventListener('click', () => void update({ enabled: !info.enabled }));
+    saveAllow.addEventListener('click', () => {
+      const { entries, problems } = parseAllowList(allow.value);
+      allowF.setError(problems[0] ?? null);
+      if (!problems.length) void update({ allowCidrs: entries });
+    });
+    const parts: (HTMLElement | string)[] = [head, h('div', { class: 'row-actions' }, toggle)];
+    if (info.enabled && info.connect) {
+      const ep: SshEndpoint = { host: info.connect.host, port: info.connect.port, user: info.connect.user };
+      const block = sshConfigBlock(inst.name, ep);
+      parts.push(
+        h('p', null, 'Add this to ~/.ssh/config, then connect with VS Code Remote-SSH, PyCharm or ', h('code', null, `ssh ${hostAlias(inst.name)}`), '. Your registered keys (', h('a', { href: '#/keys' }, 'Key pairs'), ') open it.'),
+        h('pre', { class: 'code', 'aria-label': 'SSH config block', tabindex: 0 }, block),
+        copyButton(() => block, 'Copy config'),
+        h('p', null, 'Or once: ', h('code', null, sshCommand(ep))),
+        h('p', { class: 'small muted' }, `Host key ${info.connect.hostKey.fingerprint}; for known_hosts:`),
+        h('pre', { class: 'code small' }, info.connect.knownHosts));
+    } else if (info.enabled) parts.push(notice('info', 'This gateway runs without an SSH server.'));
+    else parts.push(h('p', { class: 'muted' }, 'SSH is off for this instance.'));
+    parts.push(allowF.el, saveAllow);
+    mount(ssh, ...parts);
   };
 
   const renderAll = (): void => {
     renderSummary();
     renderManage();
-    renderSsh();
+    void renderSsh();
     void renderProgress();
   };
   const refresh = async (): Promise<void> => {
@@ -167,6 +199,14 @@ export async function instanceDetailPage(ctx: AppContext, params: Record<string,
   lastStatus = inst.status;
   renderAll();
   let lastLoad = Date.now();
+  // Live status and start progress from the gateway's event stream; polling stays as a
+  // slower fallback (and for the lease countdown).
+  const events = typeof EventSource === 'undefined' ? null : new EventSource(ctx.api.eventsUrl(id));
+  events?.addEventListener('status', () => {
+    lastLoad = 0;
+  });
+  events?.addEventListener('progress', () => void renderProgress());
+  events?.addEventListener('deleted', () => ctx.navigate('#/notebooks'));
   const poll = every(1000, async () => {
     if (Date.now() - lastLoad >= (isTransitional(inst.status) ? 1500 : 10000)) {
       lastLoad = Date.now();
@@ -176,5 +216,11 @@ export async function instanceDetailPage(ctx: AppContext, params: Record<string,
       if (c && c.textContent !== 'paused') c.textContent = countdown(Number(c.dataset.expiresAt) - Date.now());
     }
   });
-  return { el, title: inst.name, dispose: () => poll.dispose() };
+  return {
+    el, title: inst.name,
+    dispose: () => {
+      poll.dispose();
+      events?.close();
+    }
+  };
 }

@@ -4,7 +4,7 @@
 import { h, mount } from '../dom';
 import type { AppContext, PageView } from '../context';
 import { ResponseError } from '../api/restapi';
-import { confirmDialog, errorText, field, notice, toast, unavailable } from '../components/ui';
+import { confirmDialog, copyButton, errorText, field, notice, toast, unavailable } from '../components/ui';
 import { dateTime } from '../logic/format';
 import { publicKeyProblem } from '../logic/validate';
 
@@ -15,9 +15,27 @@ export async function keysPage(ctx: AppContext): Promise<PageView> {
   const nameF = field('key-name', 'Name', name, 'To recognise it, e.g. "laptop".');
   const keyF = field('key-text', 'Public key', key, 'One line of your .pub file (ssh-keygen -t ed25519 creates a pair).');
   const status = h('div', { class: 'form-status' });
+  const generate = h('button', { type: 'button', class: 'btn' }, 'Generate a key pair');
   const form = h('form', { class: 'card form', novalidate: true, 'aria-labelledby': 'addkey-title' },
     h('h2', { id: 'addkey-title' }, 'Add a public key'), nameF.el, keyF.el, status,
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Add key')));
+    h('div', { class: 'actions' }, generate, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Add key')));
+  generate.addEventListener('click', async () => {
+    nameF.setError(name.value.trim() ? null : 'A name is required.');
+    if (!name.value.trim()) return;
+    try {
+      const created = await ctx.api.addSshKey(name.value.trim());
+      const pem = created.privateKey ?? '';
+      const file = `nbg_${created.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+      const link = h('a', { class: 'btn btn-primary', download: file, href: URL.createObjectURL(new Blob([pem], { type: 'application/x-pem-file' })) }, `Download ${file}`);
+      status.replaceChildren(notice('warn',
+        h('p', null, 'Your private key is shown this once and is not stored by the gateway. Save it as ', h('code', null, `~/.ssh/${file}`), ' with ', h('code', null, `chmod 600 ~/.ssh/${file}`), '.'),
+        h('pre', { class: 'code', tabindex: 0, 'aria-label': 'Private key' }, pem), link, ' ', copyButton(() => pem, 'Copy private key')));
+      name.value = '';
+      await load();
+    } catch (err) {
+      status.replaceChildren(notice('error', errorText(err)));
+    }
+  });
   key.addEventListener('input', () => keyF.setError(key.value ? publicKeyProblem(key.value) : null));
   form.addEventListener('submit', async ev => {
     ev.preventDefault();

@@ -1,0 +1,83 @@
+/**
+ * Page object of the console (STYLE.md §22): what a person does there, in their words.
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+import { LabPage } from './LabPage';
+
+export class ConsolePage {
+  constructor(
+    readonly page: Page,
+    private readonly _context: BrowserContext
+  ) {}
+
+  async goto(hash = ''): Promise<void> {
+    await this.page.goto(`/${hash}`);
+  }
+
+  async signIn(user: string, password: string): Promise<void> {
+    await this.page.getByLabel('User name').fill(user);
+    await this.page.getByLabel('Password').fill(password);
+    await this.page.getByRole('button', { name: 'Sign in' }).click();
+    await this.page.getByRole('navigation', { name: 'Main' }).waitFor();
+  }
+
+  async openCreateForm(): Promise<void> {
+    await this.page.getByRole('link', { name: 'Create instance' }).first().click();
+    await this.page.getByRole('heading', { name: 'Create a notebook instance' }).waitFor();
+  }
+
+  /** Types a name and returns the live validation message ('' when valid). */
+  async typeName(name: string): Promise<string> {
+    await this.page.getByLabel('Name', { exact: true }).fill(name);
+    return (await this.page.locator('#create-name-error').textContent()) ?? '';
+  }
+
+  async chooseImage(image: string): Promise<void> {
+    await this.page.locator(`input[name="image"][value="${image}"]`).check();
+  }
+
+  /** Flavor ids offered for the chosen image. */
+  async flavorChoices(): Promise<string[]> {
+    return this.page.getByLabel('Flavor').locator('option').evaluateAll(opts => opts.map(o => (o as HTMLOptionElement).value));
+  }
+
+  /** Fills the create form and submits it; waits for the instance page. */
+  async createInstance(opts: { name: string; image?: string; description?: string }): Promise<string> {
+    await this.openCreateForm();
+    await this.typeName(opts.name);
+    if (opts.image) await this.chooseImage(opts.image);
+    if (opts.description) await this.page.getByLabel('Description (optional)').fill(opts.description);
+    await this.page.getByRole('button', { name: 'Create and start' }).click();
+    await this.page.getByRole('heading', { name: opts.name, exact: true }).waitFor();
+    return new URL(this.page.url()).hash.split('/').pop()!;
+  }
+
+  /** On an instance page: waits until its state badge reads `status`. */
+  async waitForState(status: string, timeoutMs = 90_000): Promise<void> {
+    await this.page.locator(`#sum-title ~ * .badge[data-status="${status}"], section .facts .badge[data-status="${status}"]`).first().waitFor({ timeout: timeoutMs });
+  }
+
+  /** The action buttons offered for an instance on its page. */
+  async offeredActions(name: string): Promise<string[]> {
+    const group = this.page.getByRole('group', { name: `Actions for ${name}` }).first();
+    return group.locator('a, button').evaluateAll(els => els.map(e => (e.textContent ?? '').trim()));
+  }
+
+  /** Clicks "Open JupyterLab" and returns the lab in its new tab once it is ready. */
+  async openLab(name: string): Promise<LabPage> {
+    const [tab] = await Promise.all([this._context.waitForEvent('page'), this.page.getByRole('link', { name: `Open JupyterLab of ${name}` }).first().click()]);
+    const lab = new LabPage(tab);
+    await lab.waitReady();
+    return lab;
+  }
+
+  async gotoJobs(): Promise<void> {
+    await this.page.getByRole('link', { name: 'Training jobs' }).click();
+    await this.page.getByRole('heading', { name: 'Training jobs' }).waitFor();
+  }
+
+  /** On the jobs list: waits until the job's latest version shows `status`, reloading as needed. */
+  async waitForJobState(jobName: string, status: string, timeoutMs = 180_000): Promise<void> {
+    await this.page.locator(`tr[data-job="${jobName}"] .badge[data-status="${status}"]`).waitFor({ timeout: timeoutMs });
+  }
+}
