@@ -63,3 +63,9 @@ export type TcpEvent = { t: 'connected' } | { t: 'error'; message: string } | { 
 
 /** Signal names an SSH `signal` request may carry (RFC 4254 §6.10), without `SIG`. */
 export const SSH_SIGNALS = ['ABRT', 'ALRM', 'FPE', 'HUP', 'ILL', 'INT', 'KILL', 'PIPE', 'QUIT', 'SEGV', 'TERM', 'USR1', 'USR2'] as const;
+
+/** A binary frame as one Buffer, without copying the usual case (`binaryType` 'nodebuffer'). */
+export function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}

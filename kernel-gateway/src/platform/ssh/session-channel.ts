@@ -12,7 +12,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../../logger';
 import { spawnSessionChild, type ExitStatus, type ISessionChild } from './child';
 import { findSftpServer, sessionEnv } from './environment';
-import { STREAM_STDERR, STREAM_STDOUT, type SessionControl, type SessionEvent, type SessionStart } from './protocol';
+import { STREAM_STDERR, STREAM_STDOUT, toBuffer, type SessionControl, type SessionEvent, type SessionStart } from './protocol';
 import { parseControl, parseStart } from './validate';
 
 /** Output bytes queued on the socket above which the process's output is paused. */
@@ -136,7 +136,7 @@ export class SessionChannel {
   private _input(data: RawData): void {
     const child = this._child;
     if (!child) return;
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+    const buf = toBuffer(data);
     if (!child.write(buf)) {
       this._ws.pause();
       child.onDrain(() => this._ws.resume());

@@ -9,7 +9,7 @@
  */
 import { connect, isIP, type Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
-import type { TcpEvent } from './protocol';
+import { toBuffer, type TcpEvent } from './protocol';
 
 const HIGH_WATER = 1 << 20;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -76,7 +76,7 @@ export function runTcpChannel(ws: WebSocket, host: string, port: number, o: TcpC
       return;
     }
     o.onActivity();
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+    const buf = toBuffer(data);
     if (!sock.write(buf)) {
       ws.pause();
       sock.once('drain', () => ws.resume());

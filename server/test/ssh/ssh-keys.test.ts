@@ -1,0 +1,78 @@
+/**
+ * Public keys as people paste them: what is accepted, what is refused and why, and
+ * fingerprints identical to OpenSSH's.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { utils } from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpError } from '../../src/errors';
+import { fingerprintOf, generateEd25519, parsePublicKey } from '../../src/ssh/ssh-keys';
+
+const HAS_KEYGEN = existsSync('/usr/bin/ssh-keygen');
+
+function refusal(input: unknown): string {
+  try {
+    parsePublicKey(input);
+  } catch (err) {
+    expect(err).toBeInstanceOf(HttpError);
+    expect((err as HttpError).code).toBe('NB_ERR_SSH_KEY_INVALID');
+    return (err as HttpError).message;
+  }
+  throw new Error('accepted');
+}
+
+describe('ssh-keys', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nbg-ssh-keys-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('should accept ed25519, ECDSA and RSA ≥ 2048 keys with their comments', () => {
+    const ed = utils.generateKeyPairSync('ed25519', { comment: 'me@laptop' });
+    const k = parsePublicKey(`  ${ed.public}\n`);
+    expect(k).toMatchObject({ type: 'ssh-ed25519', comment: 'me@laptop', bits: 256 });
+    expect(k.openssh).toBe(ed.public.split(' ').slice(0, 2).join(' '));
+    expect(parsePublicKey(utils.generateKeyPairSync('ecdsa', { bits: 384 }).public)).toMatchObject({ type: 'ecdsa-sha2-nistp384', bits: 384 });
+    expect(parsePublicKey(utils.generateKeyPairSync('rsa', { bits: 2048 }).public)).toMatchObject({ type: 'ssh-rsa', bits: 2048 });
+  });
+
+  it('should refuse what is not a usable public key, saying why', () => {
+    expect(refusal(undefined)).toMatch(/"publicKey" is required/);
+    expect(refusal('')).toMatch(/"publicKey" is required/);
+    expect(refusal(utils.generateKeyPairSync('ed25519').private)).toMatch(/private key/);
+    expect(refusal(utils.generateKeyPairSync('rsa', { bits: 1024 }).public)).toMatch(/has 1024 bits; at least 2048/);
+    expect(refusal('ssh-dss AAAAB3NzaC1kc3MAAACBAP')).toMatch(/DSA keys are insecure/);
+    expect(refusal('sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t')).toMatch(/security-key types/);
+    expect(refusal('command="ls" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHjkY7/pZa4FwC368K3Cf+lUo0fjWzlyBxSNdLE7LDQf')).toMatch(/not a key type we accept/);
+    expect(refusal('ssh-ed25519 AAAA')).toMatch(/could not be read/);
+    const two = utils.generateKeyPairSync('ed25519').public;
+    expect(refusal(`${two}\n${two}`)).toMatch(/single key on one line/);
+    expect(refusal('---- BEGIN SSH2 PUBLIC KEY ----\nAAAA\n---- END SSH2 PUBLIC KEY ----')).toMatch(/RFC 4716/);
+    expect(refusal(`ssh-ed25519 ${'A'.repeat(9000)}`)).toMatch(/longer than/);
+  });
+
+  it.runIf(HAS_KEYGEN)('should compute the fingerprint ssh-keygen prints', async () => {
+    const file = join(dir, 'k');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'x', '-f', file]);
+    const printed = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`]).toString().split(' ')[1];
+    expect(parsePublicKey(await readFile(`${file}.pub`, 'utf8')).fingerprint).toBe(printed);
+  });
+
+  it.runIf(HAS_KEYGEN)('should generate a pair OpenSSH can use', async () => {
+    const { privateKey, publicKey } = generateEd25519('alice@nbgateway:laptop');
+    const file = join(dir, 'gen');
+    await writeFile(file, privateKey, { mode: 0o600 });
+    // ssh-keygen -y derives the public key from the private one: it must read the file and agree.
+    const derived = execFileSync('ssh-keygen', ['-y', '-f', file]).toString().trim();
+    expect(derived.split(' ').slice(0, 2).join(' ')).toBe(publicKey.openssh);
+    expect(publicKey.fingerprint).toBe(fingerprintOf(publicKey.blob));
+    expect(publicKey.comment).toBe('alice@nbgateway:laptop');
+  });
+});
