@@ -20,7 +20,7 @@ describe.skipIf(!usable)('Docker runtime: instance lifecycle', () => {
   let volumesDir: string;
 
   beforeAll(async () => {
-    await requireImages(IMAGE);
+    await requireImages(IMAGE, 'python3.11-cpu-debian12');
     volumesDir = await mkdtemp(join(tmpdir(), 'nbtest-img-vol-'));
     gw = await startGatewayProcess(dockerGatewayEnv(volumesDir));
   });
@@ -90,5 +90,34 @@ describe.skipIf(!usable)('Docker runtime: instance lifecycle', () => {
     expect((await gw.api(`/api/v1/notebooks/${inst.id}`, { method: 'DELETE', token: gw.adminToken })).status).toBe(204);
     await expect(docker.getContainer(containerId).inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect((await stat(join(volumesDir, `${inst.id}.ext4`))).isFile()).toBe(true);
+  }, 300_000);
+
+  it('should apply a flavor change on the next start and keep the writable layer', async () => {
+    onTestFailed(async () => console.error(`${await dockerDump()}\n--- gateway ---\n${gw.output().slice(-3000)}`));
+    const created = await gw.api('/api/v1/notebooks', { method: 'POST', token: gw.adminToken, json: { name: 'resize', image: 'python3.11-cpu-debian12', flavor: 'cpu.2u8g' } });
+    const inst = (await created.json()) as NotebookInstance;
+    await until(inst.id, 'RUNNING');
+    // A file in the container's own layer (not on the ~/work volume).
+    const mark = await runCode(gw.url, gw.adminToken, inst.id, 'import os\nos.makedirs(os.path.expanduser("~/.config"), exist_ok=True)\nopen(os.path.expanduser("~/.config/marker"), "w").write("kept")');
+    expect(mark.ok).toBe(true);
+    const before = await docker.getContainer(`${TEST_PREFIX}${inst.id}`).inspect();
+    await gw.api(`/api/v1/notebooks/${inst.id}/stop`, { method: 'POST', token: gw.adminToken });
+    await until(inst.id, 'STOPPED');
+    const patched = await gw.api(`/api/v1/notebooks/${inst.id}`, { method: 'PATCH', token: gw.adminToken, json: { flavor: 'cpu.8u32g' } });
+    expect(patched.status).toBe(200);
+    await gw.api(`/api/v1/notebooks/${inst.id}/start`, { method: 'POST', token: gw.adminToken });
+    await until(inst.id, 'RUNNING');
+    const after = await docker.getContainer(`${TEST_PREFIX}${inst.id}`).inspect();
+    // More memory changes /dev/shm, which only a new container can have: recreated from a commit.
+    expect(after.Id).not.toBe(before.Id);
+    expect(after.HostConfig.Memory).toBe(32 * 1024 ** 3);
+    const hostCpus = ((await docker.info()) as { NCPU: number }).NCPU;
+    expect(after.HostConfig.NanoCpus).toBe(Math.min(8, hostCpus) * 1e9);
+    expect((await runCode(gw.url, gw.adminToken, inst.id, 'import os\nprint(open(os.path.expanduser("~/.config/marker")).read())')).out).toBe('kept\n');
+    await gw.api(`/api/v1/notebooks/${inst.id}/stop`, { method: 'POST', token: gw.adminToken });
+    await until(inst.id, 'STOPPED');
+    expect((await gw.api(`/api/v1/notebooks/${inst.id}`, { method: 'DELETE', token: gw.adminToken })).status).toBe(204);
+    // The committed layer goes with the instance.
+    await expect(docker.getImage(`${TEST_PREFIX}layer:${inst.id}`).inspect()).rejects.toMatchObject({ statusCode: 404 });
   }, 300_000);
 });

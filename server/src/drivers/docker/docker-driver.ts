@@ -73,6 +73,7 @@ export class DockerDriver implements IRuntimeDriver {
   private _gpus: string[] = [];
   private _npus: string[] = [];
   private _nvidiaRuntime = false;
+  private _hostCpus = Infinity;
   private _disposed = false;
 
   constructor(private readonly _o: DockerDriverOptions) {
@@ -88,7 +89,8 @@ export class DockerDriver implements IRuntimeDriver {
 
   /** Discovers accelerators and starts watching container events. */
   async init(): Promise<void> {
-    const info = (await this._o.docker.info()) as { Runtimes?: Record<string, unknown> };
+    const info = (await this._o.docker.info()) as { Runtimes?: Record<string, unknown>; NCPU?: number };
+    this._hostCpus = info.NCPU || Infinity;
     this._nvidiaRuntime = Object.keys(info.Runtimes ?? {}).includes('nvidia');
     this._gpus = await hostDevices('gpu');
     this._npus = await hostDevices('ascend');
@@ -107,8 +109,12 @@ export class DockerDriver implements IRuntimeDriver {
     return `${this._o.prefix}${id}`;
   }
 
-  async start(spec: InstanceSpec, previous: DriverState | null, opts: StartOptions): Promise<StartResult> {
-    const log = this._o.log.child({ instance: spec.id });
+  async start(requested: InstanceSpec, previous: DriverState | null, opts: StartOptions): Promise<StartResult> {
+    const log = this._o.log.child({ instance: requested.id });
+    // Docker refuses more CPUs than the host has; a flavor larger than a small host (a laptop)
+    // runs with all of the host's CPUs instead of failing.
+    const spec = requested.flavor.cpus > this._hostCpus ? { ...requested, flavor: { ...requested.flavor, cpus: this._hostCpus } } : requested;
+    if (spec !== requested) log.warn({ flavor: requested.flavor.id, hostCpus: this._hostCpus }, 'flavor has more CPUs than this host; using all of the host');
     // Milliseconds since the start at each step, logged with the result (where the time goes).
     const began = Date.now();
     const timings: Record<string, number> = {};
