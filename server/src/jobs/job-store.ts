@@ -304,6 +304,11 @@ export class JobStore {
     await this._db.run(`UPDATE job_versions SET ${sets.join(', ')} WHERE id = $${params.length}`, params);
   }
 
+  /** Records why an active version is about to change (a stop in progress), without changing its state. */
+  async noteReason(id: string, reason: string): Promise<void> {
+    await this._db.run(`UPDATE job_versions SET status_reason = $1, updated_at = $2 WHERE id = $3 AND status IN ('DEPLOYING', 'RUNNING')`, [reason, Date.now(), id]);
+  }
+
   // ---- task reports -----------------------------------------------------------------------
 
   /** Records what a task reported (latest report wins, except that an end is never undone). */

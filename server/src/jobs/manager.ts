@@ -244,8 +244,15 @@ export class JobManager {
   async stop(p: Principal, jobId: string, label: string): Promise<VersionRecord> {
     const { job, version } = await this.getVersion(p, jobId, label, 'trainJob:action');
     if (!jobAllowedFrom('stop').includes(version.status)) this._refuse('stop', job, version);
-    if (version.handle) await this._o.scheduler.cancel(version.handle);
-    const done = await this._o.tracker.finish(version, 'CANCELED', { statusReason: `stopped by ${p.name}` });
+    const reason = `stopped by ${p.name}`;
+    const forget = await this._o.tracker.stopping(version, reason);
+    let done: VersionRecord | undefined;
+    try {
+      if (version.handle) await this._o.scheduler.cancel(version.handle);
+      done = await this._o.tracker.finish(version, 'CANCELED', { statusReason: reason });
+    } finally {
+      forget();
+    }
     if (done) return done;
     const now = (await this._o.store.getVersionById(version.id))!;
     // The tracker may have settled it as CANCELED from the scheduler's side meanwhile.

@@ -38,6 +38,8 @@ const EVENT_OF: Partial<Record<JobStatus, JobEvent>> = { RUNNING: 'OnJobRunning'
 export class VersionTracker {
   private readonly _checks = new Map<string, Promise<void>>();
   private readonly _again = new Set<string>();
+  /** Versions being stopped through the gateway, with the reason to record. */
+  private readonly _stopping = new Map<string, string>();
   private _timer: NodeJS.Timeout | null = null;
   private _unwatch: (() => void) | null = null;
   private _disposed = false;
@@ -63,6 +65,17 @@ export class VersionTracker {
         if (this._again.delete(versionId)) this.check(versionId);
       });
     this._checks.set(versionId, p);
+  }
+
+  /**
+   * Marks a version as being stopped by a user, so the cancel the scheduler then reports is
+   * recorded with this reason (also for other replicas: it is written to the version).
+   * @returns a function that forgets the mark.
+   */
+  async stopping(v: VersionRecord, reason: string): Promise<() => void> {
+    this._stopping.set(v.id, reason);
+    await this._o.store.noteReason(v.id, reason);
+    return () => this._stopping.delete(v.id);
   }
 
   /** Waits for the checks in flight (tests, shutdown). */
@@ -96,7 +109,7 @@ export class VersionTracker {
   async apply(v: VersionRecord, s: SchedulerStatus): Promise<VersionRecord | undefined> {
     switch (s.state) {
       case 'queued':
-        if (v.status === 'DEPLOYING' && (s.reason ?? null) !== v.statusReason) {
+        if (v.status === 'DEPLOYING' && !this._stopping.has(v.id) && (s.reason ?? null) !== v.statusReason) {
           return this._o.store.transition(v.id, ['DEPLOYING'], 'DEPLOYING', { statusReason: s.reason ?? null });
         }
         return v;
@@ -107,7 +120,7 @@ export class VersionTracker {
       case 'failed':
         return this.finish(v, 'FAILED', { statusReason: await this._reason(v, s.reason), exitCode: s.exitCode ?? null });
       case 'canceled':
-        return this.finish(v, 'CANCELED', { statusReason: v.statusReason ?? 'canceled outside the gateway' });
+        return this.finish(v, 'CANCELED', { statusReason: this._stopping.get(v.id) ?? v.statusReason ?? 'canceled outside the gateway' });
       case 'unknown':
         return this.finish(v, 'FAILED', { statusReason: `the ${this._o.scheduler.kind} scheduler lost track of it: ${s.reason}` });
     }

@@ -8,6 +8,9 @@ import type { AgentRuntime } from './protocol';
 
 type DockerRuntime = Extract<AgentRuntime, { kind: 'docker' }>;
 
+/** How long tasks other than 0 wait for task 0 to create the network. */
+const NETWORK_WAIT_MS = 120_000;
+
 /** `ma-user` in the engine images (SPEC §1: uid 1000). */
 const JOB_USER = '1000:100';
 
@@ -18,25 +21,39 @@ function run(cmd: string, args: readonly string[]): Promise<string> {
 }
 
 /**
- * Checks the image, creates the network (once for all tasks), and gives the task's working
- * directory to the job's user.
+ * Checks the image, makes sure the version's network exists (task 0 creates it: Docker allows
+ * two networks of one name, so tasks must not race to create it; the others wait for it), and
+ * gives the task's working directory to the job's user.
  * @throws with a message for the job's log when the image is not on this node.
  */
-export async function prepareContainers(rt: DockerRuntime, workDir: string): Promise<void> {
+export async function prepareContainers(rt: DockerRuntime, index: number, workDir: string): Promise<void> {
   try {
     await run('docker', ['image', 'inspect', '--format', '{{.Id}}', rt.image]);
   } catch {
     throw new Error(`the image ${rt.image} is not on this node (build it with images/build, or pull it from the registry)`);
   }
-  const labels = Object.entries(rt.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-  await run('docker', ['network', 'create', ...labels, rt.name]).catch(err => {
-    // Another task of the version made it first.
-    if (!/already exists/i.test((err as Error).message)) throw err;
-  });
+  const exists = (): Promise<boolean> => run('docker', ['network', 'inspect', '--format', '{{.Id}}', rt.name]).then(() => true, () => false);
+  if (index === 0) {
+    if (!(await exists())) {
+      const labels = Object.entries(rt.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+      await run('docker', ['network', 'create', ...labels, rt.name]);
+    }
+  } else {
+    const deadline = Date.now() + NETWORK_WAIT_MS;
+    while (!(await exists())) {
+      if (Date.now() > deadline) throw new Error(`task 0 did not create the network ${rt.name} within ${NETWORK_WAIT_MS / 1000} s`);
+      await new Promise(r => setTimeout(r, 100));
+    }
+  }
   await run('chown', ['-R', JOB_USER, workDir]);
 }
 
-/** Removes the network once the last task's container is gone (earlier tries fail harmlessly). */
-export async function releaseContainers(rt: DockerRuntime): Promise<void> {
+/**
+ * After a task's container ended: removes it if `--rm` could not (a container created but never
+ * started, e.g. when the daemon refused to attach it), then the network once the last task's
+ * container is gone (earlier tries fail harmlessly).
+ */
+export async function releaseContainers(rt: DockerRuntime, container: string): Promise<void> {
+  await run('docker', ['rm', '-f', container]).catch(() => undefined);
   await run('docker', ['network', 'rm', rt.name]).catch(() => undefined);
 }

@@ -113,7 +113,7 @@ async function main(): Promise<number> {
     await mkdir(outputs, { recursive: true });
     // Containers find each other by name on the version's network; host processes meet through the gateway.
     const hosts = containerHosts(spec) ?? (spec.tasks > 1 ? await rendezvous(client, Number(process.env.NBG_JOB_RENDEZVOUS_SECONDS ?? 600) * 1000) : [`${host}:${port}`]);
-    if (spec.runtime.kind === 'docker') await prepareContainers(spec.runtime, workDir);
+    if (spec.runtime.kind === 'docker') await prepareContainers(spec.runtime, index, workDir);
 
     phase = 'run';
     if (canceled) return await finish({ exitCode: 143, phase: 'canceled' });
@@ -122,7 +122,7 @@ async function main(): Promise<number> {
     running = startTask(plan);
     exitCode = await running.exited;
     running = null;
-    if (spec.runtime.kind === 'docker') await releaseContainers(spec.runtime);
+    if (spec.runtime.kind === 'docker') await releaseContainers(spec.runtime, plan.container!);
     say(`${spec.bootFile} exited with code ${exitCode}`);
     if (canceled) return await finish({ exitCode: 143, phase: 'canceled' });
 

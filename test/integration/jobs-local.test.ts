@@ -1,0 +1,54 @@
+/**
+ * Training jobs on the local scheduler (embedded default) as host processes: the end-to-end
+ * suite, plus the API's refusals, tenancy and audit.
+ */
+import { describe, expect, it } from 'vitest';
+import { processesMatching } from '../utils/processes';
+import { startGatewayProcess } from '../utils/gateway-process';
+import { describeJobsEndToEnd, SKLEARN_IMAGE } from './jobs-e2e';
+
+describeJobsEndToEnd({
+  name: 'local',
+  env: () => ({ NBG_JOB_SCHEDULER: 'local', NBG_JOB_RUNTIME: 'process' }),
+  gone: async (_gw, versionId) => (await processesMatching(versionId)).length === 0
+});
+
+describe('training jobs API', () => {
+  it('should refuse bad requests before creating anything, hide other users\' jobs, and audit', async () => {
+    const gw = await startGatewayProcess({ NBG_JOB_SCHEDULER: 'local', NBG_JOB_RUNTIME: 'process' });
+    try {
+      const post = (json: unknown, token = gw.adminToken) => gw.api('/api/v1/jobs', { method: 'POST', token, json });
+      const base = { name: 'j1', image: SKLEARN_IMAGE, codeUrl: 's3://code/app/', bootFile: 'train.py', outputUrl: 's3://out/' };
+      const cases: [unknown, number, string, RegExp][] = [
+        [{ ...base, codeUrl: 'http://x/y' }, 400, 'NB_ERR_VALIDATION', /codeUrl/],
+        [{ ...base, nodeCount: 0 }, 400, 'NB_ERR_VALIDATION', /nodeCount/],
+        [{ ...base, name: '9lives' }, 400, 'NB_ERR_JOB_NAME_INVALID', /starting with a letter/],
+        [{ ...base, flavor: 'gpu.1x' }, 400, 'NB_ERR_FLAVOR_CHIP_MISMATCH', /gpu/],
+        [{ ...base }, 400, 'NB_ERR_JOB_INPUT_NOT_FOUND', /bucket "code" does not exist|empty or does not exist/],
+        [{ ...base, extra: 1 }, 400, 'NB_ERR_VALIDATION', /extra/]
+      ];
+      for (const [body, status, code, message] of cases) {
+        const res = await post(body);
+        const err = (await res.json()) as { code: string; message: string };
+        expect(res.status, JSON.stringify(err)).toBe(status);
+        expect(err.code).toBe(code);
+        expect(err.message).toMatch(message);
+      }
+      const list = (await (await gw.api('/api/v1/jobs', { token: gw.adminToken })).json()) as { total: number };
+      expect(list.total).toBe(0);
+
+      const users = await gw.api('/api/v1/users', { method: 'POST', token: gw.adminToken, json: { name: 'alice', password: 'alice-password-1', role: 'user' } });
+      expect(users.status).toBe(201);
+      const alice = ((await (await gw.api('/api/v1/auth/login', { method: 'POST', json: { username: 'alice', password: 'alice-password-1' } })).json()) as { token: string }).token;
+      const bogus = await gw.api('/api/v1/jobs/abcdefabcdef', { token: alice });
+      expect(bogus.status).toBe(404);
+      expect(((await bogus.json()) as { code: string }).code).toBe('NB_ERR_JOB_NOT_FOUND');
+
+      const audit = (await (await gw.api('/api/v1/audit?action=createModelArtsTrainJob', { token: gw.adminToken })).json()) as { items: { result: string; details: { code?: string } }[] };
+      expect(audit.items.length).toBeGreaterThan(0);
+      expect(audit.items.every(i => i.result === 'failure')).toBe(true);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
