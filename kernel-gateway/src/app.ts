@@ -27,6 +27,8 @@ import { SessionManager } from './services/sessions/manager';
 import { registerSessionRoutes } from './services/sessions/handlers';
 import { TerminalManager } from './services/terminals/manager';
 import { registerTerminalRoutes } from './services/terminals/handlers';
+import { CONTENTS_EVENT, EventBus, KERNEL_ACTION_EVENT } from './services/events/bus';
+import { registerEventRoutes } from './services/events/handlers';
 
 export interface App {
   readonly server: Server;
@@ -43,6 +45,7 @@ export function createApp(config: Config, log: Logger): App {
   const store = new DisposableStore();
   store.defer(() => rm(config.runtimeDir, { recursive: true, force: true }));
   const activity = new ActivityTracker();
+  const events = new EventBus();
 
   const specs = new KernelSpecManager(kernelSpecDirs(config.jupyterPath));
   const kernels = store.add(
@@ -59,6 +62,7 @@ export function createApp(config: Config, log: Logger): App {
         maxBufferedBytes: config.kernelMaxBufferedBytes,
         maxMessageBytes: config.maxWebSocketMessageBytes,
         onActivity: () => activity.touch(),
+        onAction: event => events.emit(KERNEL_ACTION_EVENT, 1, { ...event }),
         resolveCwd: async path => {
           const abs = await resolveApiPath(config.rootDir, path);
           if (await isDirectory(abs)) return abs;
@@ -106,10 +110,12 @@ export function createApp(config: Config, log: Logger): App {
     baseUrl: config.baseUrl,
     maxBodyBytes: config.maxContentsBytes,
     download: contents === fsContents ? path => fsContents.open(path) : undefined,
-    onActivity: () => activity.touch()
+    onActivity: () => activity.touch(),
+    onEvent: (action, path, sourcePath) => events.emit(CONTENTS_EVENT, 1, sourcePath === undefined ? { action, path } : { action, path, source_path: sourcePath })
   });
   registerSessionRoutes(routes, sessions, config.baseUrl);
   registerTerminalRoutes(routes, terminals);
+  registerEventRoutes(routes, events);
   registerConvertRoutes(routes, contents);
   store.add(registerSshRoutes(routes, { rootDir: config.rootDir, activity, log }));
 

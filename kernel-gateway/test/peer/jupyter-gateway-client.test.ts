@@ -96,17 +96,22 @@ describe('jupyter_server 1.23 --gateway-url=<our kernel gateway>', () => {
     expect(gw.app.kernels.has(id)).toBe(true);
 
     const ch = await RawChannel.open(`${jupyterUrl.replace(/^http/, 'ws')}api/kernels/${id}/channels?session_id=peer&token=${jupyterToken}`);
-    const exec = legacyMessage('shell', 'execute_request', { code: 'import sys\nprint(sys.version_info[0])\n6*7', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true }, 'peer');
-    // The relay opens its own connection to us after the client's: retry until a reply comes.
+    // jupyter_server opens its own connection to us after accepting the client's, and drops
+    // what arrives before that is up: retry with a fresh message (the kernel refuses a
+    // replayed signature) until a reply comes.
+    const code = 'import sys\nprint(sys.version_info[0])\n6*7';
     let reply: ReturnType<typeof parseLegacy> | undefined;
+    let execId = '';
     for (let attempt = 0; attempt < 10 && !reply; attempt++) {
+      const exec = legacyMessage('shell', 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true }, 'peer');
+      execId = exec.id;
       ch.ws.send(exec.text);
       reply = await ch
         .until(rx => rx.map(parseLegacy).find(p => p.msg.msg_type === 'execute_reply' && p.msg.parent_header.msg_id === exec.id), 3_000)
         .catch(() => undefined);
     }
     expect(reply?.msg.content.status).toBe('ok');
-    const msgs = ch.received.map(parseLegacy).map(p => p.msg);
+    const msgs = ch.received.map(parseLegacy).map(p => p.msg).filter(m => m.parent_header.msg_id === execId);
     expect(msgs.find(m => m.msg_type === 'stream')?.content.text).toBe('3\n');
     expect(msgs.find(m => m.msg_type === 'execute_result')?.content.data['text/plain']).toBe('42');
     await ch.close();

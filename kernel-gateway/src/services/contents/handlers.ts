@@ -27,12 +27,17 @@ export interface ContentsRoutesOptions {
   download?: (path: string) => Promise<FileDownload>;
   /** Called when a request is activity that the route table cannot tell (opening a file). */
   onActivity(): void;
+  /** Told of each contents action that succeeded (jupyter_server's contents_service events). */
+  onEvent?(action: ContentsAction, path: string, sourcePath?: string): void;
 }
+
+export type ContentsAction = 'get' | 'create' | 'save' | 'upload' | 'rename' | 'copy' | 'delete';
 
 const TYPES = new Set(['directory', 'file', 'notebook']);
 const FORMATS = new Set(['text', 'base64']);
 
 export function registerContentsRoutes({ http }: RouteTables, contents: IContentsProvider, opts: ContentsRoutesOptions): void {
+  const event = (action: ContentsAction, path: string, sourcePath?: string): void => opts.onEvent?.(action, path, sourcePath);
   const location = (path: string): string => `${opts.baseUrl}api/contents/${urlEscape(path)}`;
   const body = async (req: IncomingMessage): Promise<Record<string, unknown> | null> => {
     const raw = await readJson(req, opts.maxBodyBytes);
@@ -74,12 +79,15 @@ export function registerContentsRoutes({ http }: RouteTables, contents: IContent
     });
     if (content && model.type !== 'directory') opts.onActivity();
     sendModel(res, 200, model);
+    event('get', model.path);
   });
 
   http.put('api/contents/*path', async (req, res, { path }) => {
     const model = await body(req);
     if (!model) {
-      sendModel(res, 201, await contents.newUntitled(path!, { type: '' as Contents.ContentType }), location);
+      const created = await contents.newUntitled(path!, { type: '' as Contents.ContentType });
+      sendModel(res, 201, created, location);
+      event('create', created.path);
       return;
     }
     if (model.copy_from !== undefined) throw badRequest('Cannot copy with PUT, only POST');
@@ -90,6 +98,7 @@ export function registerContentsRoutes({ http }: RouteTables, contents: IContent
     const existed = await exists(contents, path!);
     const saved = await contents.save(path!, model as Partial<ContentsModel>, chunk == null ? {} : { chunk: chunk as number });
     sendModel(res, existed ? 200 : 201, saved, location);
+    if (chunk == null || chunk === -1) event(existed ? 'save' : 'upload', saved.path);
   });
 
   http.post('api/contents/*path', async (req, res, { path }) => {
@@ -103,13 +112,16 @@ export function registerContentsRoutes({ http }: RouteTables, contents: IContent
         ? await contents.copy(copyFrom, path!)
         : await copyTo(contents, copyFrom, path!);
       sendModel(res, 201, copied, location);
+      event('copy', copied.path, normaliseApiPath(copyFrom));
       return;
     }
     const { type = '', ext = '' } = model;
     if (typeof type !== 'string' || (type !== '' && !TYPES.has(type))) throw badRequest('"type" must be "file", "notebook" or "directory"');
     if (typeof ext !== 'string') throw badRequest('"ext" must be a string such as ".txt"');
     if (!existing) throw new JupyterError(404, `No such directory: ${normaliseApiPath(path!) || '/'}`);
-    sendModel(res, 201, await contents.newUntitled(path!, { type: type as Contents.ContentType, ext }), location);
+    const created = await contents.newUntitled(path!, { type: type as Contents.ContentType, ext });
+    sendModel(res, 201, created, location);
+    event('create', created.path);
   });
 
   http.patch('api/contents/*path', async (req, res, { path }) => {
@@ -117,12 +129,15 @@ export function registerContentsRoutes({ http }: RouteTables, contents: IContent
     if (!model) throw badRequest('JSON body missing; send {"path": "<new path>"} to rename');
     const to = model.path;
     if (typeof to !== 'string' || to === '') throw badRequest('"path" must be the new path of the file or directory');
-    sendModel(res, 200, await contents.rename(path!, to), location);
+    const renamed = await contents.rename(path!, to);
+    sendModel(res, 200, renamed, location);
+    event('rename', renamed.path, normaliseApiPath(path!));
   });
 
   http.delete('api/contents/*path', async (_req, res, { path }) => {
     await contents.delete(path!);
     sendNoContent(res);
+    event('delete', normaliseApiPath(path!));
   });
 
   // Raw files for downloads, <img src> in Markdown, and "Download" in the file browser.

@@ -32,6 +32,18 @@ export interface KernelManagerOptions extends KernelClientOptions {
   /** Resolves an API path (relative to the root) to a directory for the kernel's cwd. */
   resolveCwd: (path: string) => Promise<string>;
   onActivity?: () => void;
+  /** Told of each start/interrupt/restart/shutdown and how it ended (jupyter_server's kernel_actions events). */
+  onAction?: (event: KernelActionEvent) => void;
+}
+
+/** One kernel action, as jupyter_server's `kernel_actions` event carries it. */
+export interface KernelActionEvent {
+  action: 'start' | 'interrupt' | 'restart' | 'shutdown';
+  status: 'success' | 'error';
+  kernel_id?: string;
+  kernel_name?: string;
+  status_code?: number;
+  msg?: string;
 }
 
 export class KernelManager implements IActivitySource, IDisposable {
@@ -92,6 +104,13 @@ export class KernelManager implements IActivitySource, IDisposable {
    * @param env - extra environment variables (jupyter_server accepts `JPY_*`-style extras).
    */
   async start(name: string | undefined, path: string | undefined, env: Record<string, string> = {}): Promise<KernelModel> {
+    return this._reported('start', undefined, name, async () => {
+      const model = await this._start(name, path, env);
+      return { result: model, kernelId: model.id, kernelName: model.name };
+    });
+  }
+
+  private async _start(name: string | undefined, path: string | undefined, env: Record<string, string>): Promise<KernelModel> {
     const specName = name || (await this._specs.defaultName());
     const spec = specName ? await this._specs.get(specName) : undefined;
     if (!spec) {
@@ -130,17 +149,44 @@ export class KernelManager implements IActivitySource, IDisposable {
   }
 
   async interrupt(id: string): Promise<void> {
-    await this.get(id).interrupt();
+    await this._reported('interrupt', id, undefined, async () => ({ result: await this.get(id).interrupt() }));
   }
 
   async restart(id: string): Promise<KernelModel> {
-    const kernel = this.get(id);
-    await kernel.restart();
-    return modelOf(kernel);
+    return this._reported('restart', id, undefined, async () => {
+      const kernel = this.get(id);
+      await kernel.restart();
+      return { result: modelOf(kernel) };
+    });
   }
 
   /** Shuts a kernel down and closes its clients. @throws 404 when unknown. */
   async shutdown(id: string): Promise<void> {
+    await this._reported('shutdown', id, undefined, async () => ({ result: await this._shutdown(id) }));
+  }
+
+  /** Runs an action and reports how it ended to `onAction`. */
+  private async _reported<T>(
+    action: KernelActionEvent['action'],
+    id: string | undefined,
+    name: string | undefined,
+    fn: () => Promise<{ result: T; kernelId?: string; kernelName?: string }>
+  ): Promise<T> {
+    const kernelName = name ?? (id ? this._kernels.get(id)?.name : undefined);
+    try {
+      const { result, kernelId, kernelName: started } = await fn();
+      this._opts.onAction?.({ action, status: 'success', kernel_id: kernelId ?? id, kernel_name: started ?? kernelName });
+      return result;
+    } catch (err) {
+      this._opts.onAction?.({
+        action, status: 'error', kernel_id: id, kernel_name: kernelName,
+        status_code: err instanceof JupyterError ? err.status : 500, msg: (err as Error).message
+      });
+      throw err;
+    }
+  }
+
+  private async _shutdown(id: string): Promise<void> {
     const kernel = this.get(id);
     this._kernels.delete(id);
     for (const [key, client] of this._clients) {
@@ -172,7 +218,7 @@ export class KernelManager implements IActivitySource, IDisposable {
   /** Shuts down every kernel. */
   async dispose(): Promise<void> {
     await Promise.allSettled([...this._starting]);
-    await Promise.allSettled([...this._kernels.keys()].map(id => this.shutdown(id)));
+    await Promise.allSettled([...this._kernels.keys()].map(id => this._shutdown(id)));
   }
 }
 
