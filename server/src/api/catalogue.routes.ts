@@ -16,9 +16,10 @@ export function registerCatalogueRoutes(app: FastifyInstance, ctx: ApiContext): 
   });
 
   app.get('/api/v1/flavors', async req => {
-    await principalOf(ctx, req);
+    const p = await ctx.access.withFlavorGrants(await principalOf(ctx, req));
     const items: FlavorInfo[] = ctx.config.flavors.map(f => ({
-      id: f.id, chip: f.chip, cpus: f.cpus, memoryGiB: f.memoryGiB, accelerators: f.accelerators, inviteOnly: f.inviteOnly, description: f.description
+      id: f.id, chip: f.chip, cpus: f.cpus, memoryGiB: f.memoryGiB, accelerators: f.accelerators, inviteOnly: f.inviteOnly, description: f.description,
+      granted: !f.inviteOnly || p.role === 'admin' || (p.flavorGrants ?? []).includes(f.id)
     }));
     return { items };
   });

@@ -54,6 +54,8 @@ export interface FlavorInfo {
   accelerators: number;
   inviteOnly: boolean;
   description: string;
+  /** Whether the caller may use it: not invite-only, an administrator, or granted (SPEC §2). */
+  granted: boolean;
 }
 
 export interface LoginResponse {

@@ -174,7 +174,13 @@ describe('access control', () => {
       await expectCode(await t.api('/api/v1/users/alice/flavor-grants/cpu.big', { method: 'PUT', token: bob.token }), 403, 'NB_ERR_ACCESS_DENIED');
       await expectCode(await t.api('/api/v1/users/alice/flavor-grants/cpu.2u8g', { method: 'PUT', token: t.adminToken }), 400, 'NB_ERR_VALIDATION');
       await expectCode(await t.api('/api/v1/users/alice/flavor-grants/nope', { method: 'PUT', token: t.adminToken }), 400, 'NB_ERR_FLAVOR_NOT_FOUND');
+      const flavors = async (token: string): Promise<Record<string, boolean>> =>
+        Object.fromEntries(((await (await t.api('/api/v1/flavors', { token })).json()) as { items: { id: string; granted: boolean }[] }).items.map(f => [f.id, f.granted]));
+      expect((await flavors(alice.token))['cpu.big']).toBe(false);
+      expect((await flavors(alice.token))['cpu.2u8g']).toBe(true);
+      expect((await flavors(t.adminToken))['cpu.big']).toBe(true);
       expect((await t.api('/api/v1/users/alice/flavor-grants/cpu.big', { method: 'PUT', token: t.adminToken })).status).toBe(201);
+      expect((await flavors(alice.token))['cpu.big']).toBe(true);
       expect((await t.api('/api/v1/users/alice/flavor-grants/cpu.big', { method: 'PUT', token: t.adminToken })).status).toBe(200);
       const grants = (await (await t.api('/api/v1/users/alice/flavor-grants', { token: alice.token })).json()) as { items: { flavor: string }[] };
       expect(grants.items.map(g => g.flavor)).toEqual(['cpu.big']);

@@ -19,7 +19,7 @@ export const flavors: Command = async ({ flags, out, client }) => {
   flags.done(0);
   const { items } = await (await client()).get<{ items: FlavorInfo[] }>('/api/v1/flavors');
   out.result(items, () => table(['ID', 'CHIP', 'CPUS', 'MEMORY', 'ACCEL', 'INVITE-ONLY'], items.map(f => [
-    f.id, f.chip, String(f.cpus), `${f.memoryGiB} GiB`, String(f.accelerators), f.inviteOnly ? 'yes' : 'no'
+    f.id, f.chip, String(f.cpus), `${f.memoryGiB} GiB`, String(f.accelerators), f.inviteOnly ? (f.granted ? 'yes (granted)' : 'yes') : 'no'
   ])));
 };
 
