@@ -176,11 +176,11 @@ const COMMON = {
   bundle: true,
   format: 'esm',
   target: 'es2022',
-  minify: !process.env.DEV,
+  minify: !process.env.NBG_WEB_DEV,
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
-  define: { 'process.env.NODE_ENV': JSON.stringify(process.env.DEV ? 'development' : 'production'), global: 'globalThis' },
+  define: { 'process.env.NODE_ENV': JSON.stringify(process.env.NBG_WEB_DEV ? 'development' : 'production'), global: 'globalThis' },
   loader: {
     '.svg': 'text',
     '.woff': 'file', '.woff2': 'file', '.ttf': 'file', '.eot': 'file',

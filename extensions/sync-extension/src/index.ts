@@ -10,32 +10,11 @@ import { Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { Widget } from '@lumino/widgets';
 import { agentRequest, GatewayError, instanceInfo } from '@nbgateway/lab-services';
+import { DEFAULT_LIMITS, limitsText, mb, type ISyncLimits, type ISyncResult } from './limits';
+
+export * from './limits';
 
 export const CommandIDs = { pull: 'nbg:sync-obs-pull' } as const;
-
-/** SPEC §4 limits, shown when the agent does not report its own. */
-export const DEFAULT_LIMITS: ISyncLimits = { maxFiles: 1024, maxWorkBytes: 500 * 1024 * 1024, workBytes: null };
-
-export interface ISyncLimits {
-  maxFiles: number;
-  maxWorkBytes: number;
-  /** Bytes already in ~/work, when known. */
-  workBytes: number | null;
-}
-
-export interface ISyncResult {
-  files: number;
-  bytes: number;
-  skipped?: number;
-}
-
-const mb = (n: number): string => `${(n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MB`;
-
-/** The confirmation text: what is selected and the limits that apply. */
-export function limitsText(paths: readonly string[], l: ISyncLimits): string {
-  const room = l.workBytes === null ? '' : ` ~/work holds ${mb(l.workBytes)} now, so at most ${mb(Math.max(0, l.maxWorkBytes - l.workBytes))} more can come.`;
-  return `Copy ${paths.length} selected item${paths.length === 1 ? '' : 's'} from object storage into ~/work. Limits: at most ${l.maxFiles} files per sync; ~/work at most ${mb(l.maxWorkBytes)} after it.${room} Unchanged files are skipped; nothing is copied when a limit would be passed.`;
-}
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: '@nbgateway/sync-extension:plugin',

@@ -1,16 +1,9 @@
 import { Widget } from '@lumino/widgets';
 import type { IGatewayFlavor, IGatewayImage, IGatewayInstance } from '@nbgateway/lab-services';
 
-export interface IJobFormValue {
-  name: string;
-  description: string;
-  image: string;
-  flavor: string;
-  nodeCount: number;
-  parameters: { name: string; value: string }[];
-  dataUrl: string;
-  outputUrl: string;
-}
+import { parseParameters, type IJobFormValue } from './request';
+
+export type { IJobFormValue } from './request';
 
 export interface IJobFormOptions {
   notebookPath: string;
@@ -23,19 +16,6 @@ export interface IJobFormOptions {
 /** Job names (docs/jobs.md, ModelArts' rule): 1–64 letters, digits, `_`, `-`, starting with a letter. */
 const JOB_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const DIR_URL = /^(?:(?:s3|obs):\/\/|\/)[a-z0-9][a-z0-9-]{1,61}[a-z0-9](?:\/.*)?$/;
-
-/** `a=1` lines (or `--a=1`) → parameters, in order. */
-export function parseParameters(text: string): { name: string; value: string }[] {
-  return text
-    .split(/\r?\n/)
-    .map(l => l.trim())
-    .filter(Boolean)
-    .map(l => {
-      const eq = l.indexOf('=');
-      const name = (eq < 0 ? l : l.slice(0, eq)).replace(/^--/, '').trim();
-      return { name, value: eq < 0 ? '' : l.slice(eq + 1).trim() };
-    });
-}
 
 /** The form: prefilled from the notebook and the instance; says what a job gets. */
 export class JobForm extends Widget {

@@ -13,6 +13,9 @@ import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { gatewayRequest, GatewayError, instanceInfo, type IGatewayFlavor, type IGatewayImage, type IGatewayInstance } from '@nbgateway/lab-services';
 import { JobForm, type IJobFormValue } from './form';
+import { jobRequest } from './request';
+
+export { jobRequest, parseParameters } from './request';
 
 export const CommandIDs = { submit: 'nbg:submit-training-job' } as const;
 
@@ -25,22 +28,6 @@ export interface ISubmittedJob {
   latestVersion: string;
   /** What the gateway wants the user to know (e.g. about packages and saved images). */
   notices?: string[];
-}
-
-/** The request the gateway's `POST /api/v1/jobs` takes for a notebook. */
-export function jobRequest(v: IJobFormValue, instanceId: string, notebookPath: string): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    name: v.name,
-    image: v.image,
-    flavor: v.flavor,
-    nodeCount: v.nodeCount,
-    outputUrl: v.outputUrl,
-    notebook: { instanceId, path: notebookPath }
-  };
-  if (v.description) body.description = v.description;
-  if (v.dataUrl) body.dataUrl = v.dataUrl;
-  if (v.parameters.length) body.parameters = v.parameters;
-  return body;
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
