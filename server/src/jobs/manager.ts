@@ -382,7 +382,7 @@ export class JobManager {
         return;
       }
       log.info({ scheduler: scheduler.kind }, 'submitted');
-      this._o.tracker.check(v.id);
+      this._o.tracker.checkSoon(v.id);
     } catch (err) {
       const reason = err instanceof SchedulerFullError
         ? `the ${scheduler.kind} scheduler is full: ${err.message}`

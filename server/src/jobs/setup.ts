@@ -92,7 +92,7 @@ export function createJobService(d: JobServiceDeps): JobService {
     store,
     objects: d.objects,
     runtime,
-    onEvent: id => tracker.check(id),
+    onEvent: id => tracker.checkSoon(id),
     log
   });
   const manager = new JobManager({

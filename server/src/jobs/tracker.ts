@@ -30,6 +30,9 @@ export interface VersionTrackerOptions {
   log: Logger;
 }
 
+/** Extra looks after a submit or a task's report (ms), before the regular poll takes over. */
+const FOLLOW_UP_MS = [100, 250, 500, 1_000, 2_000];
+
 /** Largest log copied to the log URL per task (the scheduler keeps the full one). */
 const MAX_LOG_COPY = 256 << 20;
 
@@ -41,6 +44,7 @@ export class VersionTracker {
   /** Versions being stopped through the gateway, with the reason to record. */
   private readonly _stopping = new Map<string, string>();
   private _timer: NodeJS.Timeout | null = null;
+  private readonly _soon = new Set<NodeJS.Timeout>();
   private _unwatch: (() => void) | null = null;
   private _disposed = false;
 
@@ -76,6 +80,23 @@ export class VersionTracker {
     this._stopping.set(v.id, reason);
     await this._o.store.noteReason(v.id, reason);
     return () => this._stopping.delete(v.id);
+  }
+
+  /**
+   * Looks now and a few more times over the next seconds: after a submit or a task's report,
+   * the scheduler is about to move (a job starting, a task's exit reaching squeue), and the
+   * regular poll would see it up to a poll interval late.
+   */
+  checkSoon(versionId: string): void {
+    this.check(versionId);
+    for (const ms of FOLLOW_UP_MS) {
+      const t = setTimeout(() => {
+        this._soon.delete(t);
+        this.check(versionId);
+      }, ms);
+      t.unref();
+      this._soon.add(t);
+    }
   }
 
   /** Waits for the checks in flight (tests, shutdown). */
@@ -209,6 +230,8 @@ export class VersionTracker {
     if (this._disposed) return;
     this._disposed = true;
     if (this._timer) clearTimeout(this._timer);
+    for (const t of this._soon) clearTimeout(t);
+    this._soon.clear();
     this._unwatch?.();
     await this.settled();
   }
