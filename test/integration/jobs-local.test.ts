@@ -2,7 +2,10 @@
  * Training jobs on the local scheduler (embedded default) as host processes: the end-to-end
  * suite, plus the API's refusals, tenancy and audit.
  */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FsObjectStore } from '../../server/src/storage/fs-object-store';
+import { waitFor } from '../utils/gateway-process';
 import { processesMatching } from '../utils/processes';
 import { startGatewayProcess } from '../utils/gateway-process';
 import { describeJobsEndToEnd, SKLEARN_IMAGE } from './jobs-e2e';
@@ -44,9 +47,34 @@ describe('training jobs API', () => {
       expect(bogus.status).toBe(404);
       expect(((await bogus.json()) as { code: string }).code).toBe('NB_ERR_JOB_NOT_FOUND');
 
-      const audit = (await (await gw.api('/api/v1/audit?action=createModelArtsTrainJob', { token: gw.adminToken })).json()) as { items: { result: string; details: { code?: string } }[] };
-      expect(audit.items.length).toBeGreaterThan(0);
-      expect(audit.items.every(i => i.result === 'failure')).toBe(true);
+      // The job-agent API takes only job tokens.
+      for (const token of [undefined, gw.adminToken]) {
+        const res = await gw.api('/api/v1/job-agent/spec', { token });
+        expect(res.status).toBe(401);
+        expect(((await res.json()) as { code: string }).code).toBe('NB_ERR_JOB_TOKEN_INVALID');
+      }
+
+      const objects = new FsObjectStore({ root: join(gw.dataDir, 'objects') });
+      for (const b of ['code', 'out']) await objects.ensureBucket(b);
+      await objects.put('code', 'app/train.py', Buffer.from("print('ok')\n"));
+      const created = await post(base);
+      expect(created.status).toBe(201);
+      const job = (await created.json()) as { id: string };
+      await waitFor(async () => ((await (await gw.api(`/api/v1/jobs/${job.id}`, { token: gw.adminToken })).json()) as { status: string }).status === 'SUCCEEDED', 'SUCCEEDED');
+      const patched = await gw.api(`/api/v1/jobs/${job.id}`, { method: 'PATCH', token: gw.adminToken, json: { description: 'first try', webhook: { url: 'https://hooks.example.com/x', secret: 'abcdefgh' } } });
+      expect(await patched.json()).toMatchObject({ description: 'first try', webhook: { url: 'https://hooks.example.com/x', signed: true } });
+      for (const [method, path] of [['GET', ''], ['PATCH', ''], ['DELETE', ''], ['GET', '/versions/V0001/logs'], ['POST', '/versions/V0001/stop'], ['POST', '/versions']] as const) {
+        const res = await gw.api(`/api/v1/jobs/${job.id}${path}`, { method, token: alice, ...(method === 'PATCH' ? { json: { description: 'x' } } : {}) });
+        expect(res.status, `${method} ${path}`).toBe(404);
+      }
+      expect(((await (await gw.api('/api/v1/jobs', { token: alice })).json()) as { total: number }).total).toBe(0);
+      expect(((await (await gw.api('/api/v1/jobs?all=true', { token: gw.adminToken })).json()) as { total: number }).total).toBe(1);
+      expect((await gw.api(`/api/v1/jobs/${job.id}`, { method: 'DELETE', token: gw.adminToken })).status).toBe(204);
+      expect((await gw.api(`/api/v1/jobs/${job.id}`, { token: gw.adminToken })).status).toBe(404);
+
+      const audit = (await (await gw.api('/api/v1/audit?action=createModelArtsTrainJob,deleteModelArtsTrainJob', { token: gw.adminToken })).json()) as { items: { action: string; result: string; resource: { id: string } }[] };
+      expect(audit.items.filter(i => i.result === 'failure').length).toBeGreaterThanOrEqual(cases.length);
+      expect(audit.items.filter(i => i.result === 'success' && i.resource.id === job.id).map(i => i.action).sort()).toEqual(['createModelArtsTrainJob', 'deleteModelArtsTrainJob']);
     } finally {
       await gw.stop();
     }
