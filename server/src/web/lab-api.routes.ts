@@ -9,6 +9,8 @@
  * these routes read `text/plain` bodies as JSON; the Origin check of cookie-authenticated
  * writes still applies (Authenticator).
  */
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Errors } from '../errors';
 import { principalOf, type ApiContext } from '../api/context';
@@ -17,6 +19,10 @@ import { sendStatic } from './static-files';
 import type { LabAssets } from './lab-page';
 import { LabSettings, SchemaCatalogue } from './lab-settings';
 import { LabStateStore } from './lab-state-store';
+
+const gzipAsync = promisify(gzip);
+/** Smaller answers are sent as they are: compressing them saves nothing worth the time. */
+const COMPRESS_MIN_BYTES = 4096;
 
 /** Workspace names: what JupyterLab's router accepts in `/lab/workspaces/<name>`. */
 const WORKSPACE_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -45,6 +51,14 @@ export function registerLabApiRoutes(app: FastifyInstance, ctx: ApiContext, lab:
       } catch (err) {
         done(Errors.BAD_REQUEST(`the body is not JSON: ${(err as Error).message}`), undefined);
       }
+    });
+    // The settings list carries every schema (~120 kB of JSON at each lab start): compress
+    // answers that are worth it when the browser accepts gzip.
+    scope.addHook('onSend', async (req, reply, payload) => {
+      if (typeof payload !== 'string' || payload.length < COMPRESS_MIN_BYTES) return payload;
+      if (!/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) || reply.hasHeader('content-encoding')) return payload;
+      reply.header('Content-Encoding', 'gzip').header('Vary', 'Accept-Encoding').removeHeader('content-length');
+      return gzipAsync(payload, { level: 6 });
     });
     const P = '/notebooks/:id/lab/api';
 

@@ -24,7 +24,8 @@ async function fakeWebDist(): Promise<string> {
     join(dir, 'lab', 'schemas.json'),
     JSON.stringify({
       '@jupyterlab/apputils-extension:themes': { type: 'object', properties: { theme: { type: 'string', default: 'JupyterLab Light' } } },
-      '@jupyterlab/notebook-extension:tracker': { type: 'object', properties: {} }
+      '@jupyterlab/notebook-extension:tracker': { type: 'object', properties: {} },
+      '@jupyterlab/zz-extension:big': { type: 'object', description: 'x'.repeat(8000), properties: {} }
     })
   );
   return dir;
@@ -108,8 +109,14 @@ describe('web routes', () => {
   describe('lab/api/settings', () => {
     it('should list every schema with the user\'s values and persist them per user', async () => {
       const list = (await (await lab('/api/settings')).json()) as { settings: { id: string; raw: string }[] };
-      expect(list.settings.map(s => s.id)).toEqual(['@jupyterlab/apputils-extension:themes', '@jupyterlab/notebook-extension:tracker']);
+      expect(list.settings.map(s => s.id)).toEqual(['@jupyterlab/apputils-extension:themes', '@jupyterlab/notebook-extension:tracker', '@jupyterlab/zz-extension:big']);
       expect(list.settings[0]!.raw).toBe('{}');
+      // The list carries every schema: compressed when the client accepts it, small answers not.
+      const gz = await fetch(`${t.url}/notebooks/${inst.id}/lab/api/settings`, { headers: { authorization: `Bearer ${alice.token}`, 'accept-encoding': 'gzip' } });
+      expect(gz.headers.get('content-encoding')).toBe('gzip');
+      expect(((await gz.json()) as { settings: unknown[] }).settings).toHaveLength(3);
+      const small = await fetch(`${t.url}/notebooks/${inst.id}/lab/api/translations`, { headers: { authorization: `Bearer ${alice.token}`, 'accept-encoding': 'gzip' } });
+      expect(small.headers.get('content-encoding')).toBeNull();
 
       const raw = '{\n  // chosen in the lab\n  "theme": "JupyterLab Dark",\n}';
       // JupyterLab sends text/plain when it has no token (cookie sessions).
