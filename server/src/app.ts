@@ -175,7 +175,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     });
     const saveImage = new SaveImageService({
       store: customImages, catalogue: images, instances, ops: driver.images, runtimeKind: driver.kind,
-      maxBytes: config.imageMaxBytes, registry: config.registry, audit, log: log.child({ svc: 'images' })
+      maxBytes: config.imageMaxBytes, registry: config.registry, audit, log: log.child({ svc: 'images' }),
+      usage: [(ownerId, image) => jobs.manager.imageUsers(ownerId, image)]
     });
     store.add(saveImage);
     await saveImage.cleanupUnfinished();

@@ -233,6 +233,15 @@ export class JobStore {
     return out;
   }
 
+  /** Names of an owner's live jobs with a live version on `image` (a custom image cannot be deleted under them). */
+  async jobsUsingImage(ownerId: string, image: string): Promise<string[]> {
+    const rows = await this._db.all<{ name: string; config: string }>(
+      `SELECT j.name, v.config FROM jobs j JOIN job_versions v ON v.job_id = j.id WHERE j.owner_id = $1 AND j.deleted_at IS NULL AND v.deleted_at IS NULL`,
+      [ownerId]
+    );
+    return [...new Set(rows.filter(r => (JSON.parse(r.config) as VersionConfig).image === image).map(r => r.name))];
+  }
+
   /** How many live versions are in each state (metrics). */
   async countByStatus(): Promise<Record<string, number>> {
     const rows = await this._db.all<{ status: string; n: number }>('SELECT status, COUNT(*) AS n FROM job_versions WHERE deleted_at IS NULL GROUP BY status');

@@ -123,6 +123,14 @@ export class JobManager {
     return (await this._o.store.listVersions(job.id))[0];
   }
 
+  /**
+   * Who uses a custom image among an owner's jobs (any live version: a rerun copies it).
+   * @returns `training job "<name>"` entries, for the "image in use" refusal.
+   */
+  async imageUsers(ownerId: string, image: string): Promise<string[]> {
+    return (await this._o.store.jobsUsingImage(ownerId, image)).map(n => `training job "${n}"`);
+  }
+
   /** The stored record of a version now; undefined once deleted. */
   reload(v: VersionRecord): Promise<VersionRecord | undefined> {
     return this._o.store.getVersionById(v.id);

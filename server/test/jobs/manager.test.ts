@@ -290,6 +290,18 @@ describe('JobManager', () => {
     });
   });
 
+  describe('#imageUsers()', () => {
+    it('should name the owner\'s live jobs on an image, for the custom-image "in use" check', async () => {
+      const { job } = await create(e.alice);
+      expect(await e.jobs.manager.imageUsers(e.alice.userId, IMAGE)).toEqual(['training job "iris"']);
+      expect(await e.jobs.manager.imageUsers(e.bob.userId, IMAGE)).toEqual([]);
+      expect(await e.jobs.manager.imageUsers(e.alice.userId, 'python3.11-cpu-debian12')).toEqual([]);
+      await until(job.id, 'V0001', 'DEPLOYING');
+      await e.jobs.manager.deleteJob(e.alice, job.id);
+      expect(await e.jobs.manager.imageUsers(e.alice.userId, IMAGE)).toEqual([]);
+    });
+  });
+
   describe('tenancy', () => {
     it('should answer 404 for another user\'s job and let an administrator see all', async () => {
       const { job } = await create(e.alice);
