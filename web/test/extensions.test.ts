@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { jobRequest } from '../../extensions/training-job-extension/src/request';
 import { parseParameters } from '../../extensions/training-job-extension/src/request';
-import { DEFAULT_LIMITS, limitsText } from '../../extensions/sync-extension/src/limits';
+import { planText, progressText } from '../../extensions/sync-extension/src/limits';
 import { countdown } from '../../extensions/instance-extension/src/model';
 import { leaseExpiry, type IGatewayInstance } from '../../extensions/lab-services/src/gateway';
 
@@ -18,11 +18,16 @@ describe('JupyterLab plug-ins (logic)', () => {
     });
   });
 
-  it('should show the Sync OBS limits with the room left in ~/work', () => {
-    expect(limitsText(['a.csv'], DEFAULT_LIMITS)).toBe(
-      'Copy 1 selected item from object storage into ~/work. Limits: at most 1024 files per sync; ~/work at most 500 MB after it. Unchanged files are skipped; nothing is copied when a limit would be passed.'
+  it('should show a Sync OBS plan against the limits', () => {
+    expect(planText(1, null)).toBe(
+      'Copy 1 selected item from object storage into ~/work. Limits: at most 1024 files per sync; ~/work at most 500 MB afterwards. Nothing is copied when a limit would be passed.'
     );
-    expect(limitsText(['a', 'b'], { ...DEFAULT_LIMITS, workBytes: 200 * 1024 * 1024 })).toContain('~/work holds 200 MB now, so at most 300 MB more can come.');
+    const mib = 1024 * 1024;
+    expect(planText(2, { transfers: 3, transferBytes: 20 * mib, unchanged: 1, workBytes: 200 * mib, afterBytes: 220 * mib })).toBe(
+      'Copy 3 files (20 MB) of 2 selected items into ~/work, 1 unchanged skipped. ~/work: 200 MB now, 220 MB after. Limits: at most 1024 files per sync; ~/work at most 500 MB afterwards. Nothing is copied when a limit would be passed.'
+    );
+    expect(progressText({ id: 's', kind: 'obs', state: 'succeeded', progress: { filesDone: 3, bytesDone: 20 * mib } })).toBe('Synced 3 files (20 MB)');
+    expect(progressText({ id: 's', kind: 'obs', state: 'failed', error: 'storage unavailable' })).toBe('Sync failed: storage unavailable');
   });
 
   it('should read the lease end and count down to it', () => {
