@@ -4,6 +4,9 @@
  * the read-only agent, the volume mounted at ~/work, and adoption of a running container.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeDriverContract, contractSpec } from '../../server/test/drivers/driver-contract';
 import type { DockerDriver } from '../../server/src/drivers/docker/docker-driver';
 import type { ProgressEvent } from '../../server/src/drivers/driver';
@@ -109,6 +112,33 @@ describe.skipIf(!usable)('DockerDriver', () => {
       await driver.remove(again.state, spec);
       await driver.purgeStorage(spec);
     }, 120_000);
+
+    it('should fail a start at once when the container dies, with its exit and last log lines', async () => {
+      // The agent's "node" is a shell script that complains and exits.
+      const dir = await mkdtemp(join(tmpdir(), 'nbtest-img-node-'));
+      const fake = join(dir, 'node');
+      await writeFile(fake, '#!/bin/sh\necho "agent cannot start: $1" >&2\nexit 3\n', { mode: 0o755 });
+      const { driver: broken, volumesDir } = await testDockerDriver({ nodeBinary: fake });
+      volumesDirs.push(volumesDir, dir);
+      const spec = contractSpec(catalogueImage(IMAGE));
+      const t0 = Date.now();
+      await expect(broken.start(spec, null, { signal: AbortSignal.timeout(60_000) })).rejects.toThrow(
+        /^the container stopped while the kernel gateway was starting: the container exited with code 3\nagent cannot start: \/opt\/nbg\/agent\/main\.cjs$/
+      );
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      await broken.remove(null, spec);
+      await broken.purgeStorage(spec);
+      await broken.dispose();
+    }, 60_000);
+
+    it('should refuse an image without a Jupyter kernel', async () => {
+      const spec = contractSpec({ ...catalogueImage(IMAGE), name: 'base-debian12', ref: 'nbgateway/base:debian12' });
+      await expect(driver.start(spec, null, { signal: AbortSignal.timeout(60_000) })).rejects.toThrow(
+        'image base-debian12 has no Jupyter kernel (no kernelspec with ipykernel); it cannot run notebooks'
+      );
+      await driver.remove(null, spec);
+      await driver.purgeStorage(spec);
+    }, 60_000);
 
     it('should refuse an image that is not built, naming the command that builds it', async () => {
       const spec = contractSpec({ ...catalogueImage(IMAGE), name: 'missing1.0-cpu-debian12', ref: 'nbgateway/missing1.0-cpu-debian12:latest' });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadCatalogue, type ImageEntry } from '../../server/src/catalogue/images';
-import { DockerDriver } from '../../server/src/drivers/docker/docker-driver';
+import { DockerDriver, type DockerDriverOptions } from '../../server/src/drivers/docker/docker-driver';
 import { createLogger } from '../../server/src/logger';
 import { ROOT } from '../utils/gateway-process';
 
@@ -67,11 +67,11 @@ export function dockerGatewayEnv(volumesDir: string, prefix = TEST_PREFIX): Reco
 }
 
 /** A Docker driver with test names, labels and a temporary volumes dir. */
-export async function testDockerDriver(prefix = TEST_PREFIX): Promise<{ driver: DockerDriver; volumesDir: string }> {
+export async function testDockerDriver(overrides: Partial<DockerDriverOptions> = {}): Promise<{ driver: DockerDriver; volumesDir: string }> {
   const volumesDir = await mkdtemp(join(tmpdir(), 'nbtest-img-vol-'));
   const driver = new DockerDriver({
     docker,
-    prefix,
+    prefix: TEST_PREFIX,
     labels: { [TEST_LABEL]: '1' },
     volumesDir,
     storageUnitMiB: TEST_UNIT_MIB,
@@ -81,7 +81,8 @@ export async function testDockerDriver(prefix = TEST_PREFIX): Promise<{ driver: 
     agentDir: join(ROOT, 'kernel-gateway', 'dist'),
     nodeBinary: process.execPath,
     stopTimeoutMs: 3_000,
-    log: createLogger('silent')
+    log: createLogger('silent'),
+    ...overrides
   });
   await driver.init();
   return { driver, volumesDir };

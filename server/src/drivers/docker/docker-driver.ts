@@ -26,6 +26,7 @@ import {
 } from '../driver';
 import { assignAccelerators, devicesFromLabel, hostDevices } from './accelerators';
 import { ASCEND_DRIVER_MOUNTS, CONTAINER, type AcceleratorAssignment, containerCreateOptions, describeExit, resourceUpdate } from './container-spec';
+import { checkKernels, stoppedWhileStarting, waitForAgent } from './agent-readiness';
 import { ContainerWatcher } from './docker-events';
 import { DockerImageOps } from './image-ops';
 import { LoopVolumes } from './loop-volumes';
@@ -167,6 +168,7 @@ export class DockerDriver implements IRuntimeDriver {
         startedHere = true;
         info = (await this._inspect(info.Id))!;
       }
+      if (!info.State.Running) throw await stoppedWhileStarting(this._o.docker, info.Id, info);
       const ip = info.NetworkSettings.Networks?.[network]?.IPAddress;
       if (!ip) throw new SpawnError(`the container has no address on network ${network}`, { reason: 'network' });
       this._watcher.record({ containerId: info.Id, instanceId: spec.id, running: true });
@@ -174,9 +176,9 @@ export class DockerDriver implements IRuntimeDriver {
       const state: DockerState = { v: 1, kind: 'docker', instanceId: spec.id, containerId: info.Id, network, ip, port: CONTAINER.agentPort, accelerators };
       step('agent', 60, 'waiting for the kernel gateway');
       timings.started = Date.now() - began;
-      await this._waitForAgent(endpoint, spec, info.Id, opts.signal);
+      await waitForAgent({ docker: this._o.docker, watcher: this._watcher, endpoint, spec, containerId: info.Id, signal: opts.signal });
       step('kernel', 85, 'checking the kernels');
-      step('kernel', 95, await this._checkKernels(endpoint, spec));
+      step('kernel', 95, await checkKernels(endpoint, spec));
       step('ready', 100, 'ready');
       log.info({ container: info.Id.slice(0, 12), ip, ms: timings }, 'container running');
       return { endpoint, state };
@@ -304,61 +306,6 @@ export class DockerDriver implements IRuntimeDriver {
     const label = info.Config.Labels?.['nbgateway.accelerators'];
     return [...devicesFromLabel(label, 'gpu'), ...devicesFromLabel(label, 'ascend')];
   }
-
-  /** Waits for the agent; fails fast (with the container's last log lines) if the container dies. */
-  private async _waitForAgent(endpoint: Endpoint, spec: InstanceSpec, containerId: string, signal: AbortSignal): Promise<void> {
-    const inner = new AbortController();
-    const onAbort = (): void => inner.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const watchExit = async (): Promise<never> => {
-      for (;;) {
-        await sleep(200);
-        if (inner.signal.aborted) throw inner.signal.reason;
-        const cached = this._watcher.synced ? this._watcher.get(containerId) : undefined;
-        if (cached?.running) continue;
-        const info = await this._inspect(containerId);
-        if (info?.State.Running) continue;
-        const logs = await this._logTail(containerId);
-        throw new SpawnError(`the container stopped while the kernel gateway was starting: ${info ? describeExit(info.State) : 'it was removed'}${logs ? `\n${logs}` : ''}`, { reason: 'agent-exit' });
-      }
-    };
-    try {
-      await Promise.race([agentAnswers(endpoint, spec, inner.signal), watchExit()]);
-    } finally {
-      inner.abort(new Error('done'));
-      signal.removeEventListener('abort', onAbort);
-    }
-  }
-
-  private async _logTail(containerId: string): Promise<string> {
-    try {
-      const buf = (await this._o.docker.getContainer(containerId).logs({ stdout: true, stderr: true, tail: 8 })) as unknown as Buffer;
-      // Multiplexed stream: 8-byte frame headers before each chunk.
-      let out = '';
-      for (let i = 0; i + 8 <= buf.length; ) {
-        const len = buf.readUInt32BE(i + 4);
-        out += buf.subarray(i + 8, i + 8 + len).toString('utf8');
-        i += 8 + len;
-      }
-      return out.trim();
-    } catch {
-      return '';
-    }
-  }
-
-  /** Confirms the image offers a Jupyter kernel; returns the progress message. */
-  private async _checkKernels(endpoint: Endpoint, spec: InstanceSpec): Promise<string> {
-    const res = await fetch(`http://${endpoint.host}:${endpoint.port}${spec.baseUrl}api/kernelspecs`, {
-      headers: { Authorization: `token ${spec.agentToken}` }, signal: AbortSignal.timeout(5_000)
-    });
-    const body = (await res.json()) as { default?: string; kernelspecs?: Record<string, { spec?: { display_name?: string } }> };
-    const names = Object.keys(body.kernelspecs ?? {});
-    if (names.length === 0) {
-      throw new SpawnError(`image ${spec.image.name} has no Jupyter kernel (no kernelspec with ipykernel); it cannot run notebooks`, { reason: 'image', status: 400 });
-    }
-    const def = body.default && body.kernelspecs?.[body.default] ? body.default : names[0]!;
-    return `kernel ready: ${body.kernelspecs?.[def]?.spec?.display_name ?? def} (${names.length} kernel${names.length > 1 ? 's' : ''})`;
-  }
 }
 
 /**
@@ -391,26 +338,6 @@ export async function createDockerDriverIfAvailable(config: Config, log: Logger)
   });
   await driver.init();
   return driver;
-}
-
-/**
- * Polls `GET <base>api` every 20 ms until the agent answers. A container's port refuses at once
- * until the agent listens, so a short fixed interval costs little and, unlike a growing
- * backoff, adds at most 20 ms to every start.
- */
-async function agentAnswers(endpoint: Endpoint, spec: Pick<InstanceSpec, 'baseUrl' | 'agentToken'>, signal: AbortSignal): Promise<void> {
-  const url = `http://${endpoint.host}:${endpoint.port}${spec.baseUrl}api`;
-  for (;;) {
-    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('start aborted');
-    try {
-      const res = await fetch(url, { headers: { Authorization: `token ${spec.agentToken}` }, signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });
-      await res.body?.cancel();
-      if (res.ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(20);
-  }
 }
 
 function isDockerState(s: DriverState | null): s is DockerState {
