@@ -57,8 +57,10 @@ export function registerInstanceRoutes(app: FastifyInstance, ctx: ApiContext): v
       async () => {
         const body = validateCreate(req.body);
         const autoStop = autoStopOf(ctx, body.autoStop, true);
+        if (body.ssh) await ctx.ssh.checkSettings(body.image, p.userId, body.ssh);
         const created = await ctx.instances.create(await ctx.access.withFlavorGrants(p), body);
         if (autoStop) await ctx.leases.store.set(created.id, autoStop);
+        if (body.ssh) await ctx.ssh.settings.put(created.id, body.ssh);
         return created;
       }, { resourceOf: notebookResource });
     reply.code(201).header('Location', `/api/v1/notebooks/${rec.id}`);

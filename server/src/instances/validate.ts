@@ -4,6 +4,7 @@
  */
 import { Errors } from '../errors';
 import type { StorageType } from './instance';
+import { validateSshSettings, type SshSettings } from '../ssh/validate';
 
 /** SPEC §1: letters, digits, `_`, `-`; 1–20 characters. */
 export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,20}$/;
@@ -21,6 +22,8 @@ export interface CreateInstanceRequest {
   storage: { type: StorageType; sizeGB: number };
   /** Auto-stop settings, checked by `leases/validate.ts` (needs the configured IDLE floor). */
   autoStop?: unknown;
+  /** SSH on/off and IP allow-list (SPEC §1 "ssh"); absent: on (where the image allows it), any address. */
+  ssh?: SshSettings;
 }
 
 export interface UpdateInstanceRequest {
@@ -58,7 +61,7 @@ export function validateDescription(d: unknown): string {
 
 export function validateCreate(body: unknown): CreateInstanceRequest {
   const o = obj(body);
-  rejectUnknown(o, ['name', 'description', 'image', 'flavor', 'storage', 'autoStop']);
+  rejectUnknown(o, ['name', 'description', 'image', 'flavor', 'storage', 'autoStop', 'ssh']);
   const name = validateName(o.name);
   const description = validateDescription(o.description);
   if (typeof o.image !== 'string' || !o.image) throw Errors.VALIDATION('"image" is required: a name from GET /api/v1/images');
@@ -75,7 +78,8 @@ export function validateCreate(body: unknown): CreateInstanceRequest {
     }
     storage = { type, sizeGB: size };
   }
-  return { name, description, image: o.image, flavor: o.flavor as string | undefined, storage, ...(o.autoStop !== undefined ? { autoStop: o.autoStop } : {}) };
+  return { name, description, image: o.image, flavor: o.flavor as string | undefined, storage, ...(o.autoStop !== undefined ? { autoStop: o.autoStop } : {}),
+    ...(o.ssh !== undefined ? { ssh: validateSshSettings(o.ssh, 'ssh.') } : {}) };
 }
 
 export function validateUpdate(body: unknown): UpdateInstanceRequest {

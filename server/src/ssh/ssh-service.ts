@@ -114,9 +114,17 @@ export class SshService {
    * @throws SSH_NOT_SUPPORTED when turning SSH on for an image without it.
    */
   async updateSettings(rec: Pick<InstanceRecord, 'id' | 'image' | 'ownerId'>, next: SshSettings): Promise<void> {
-    if (next.enabled && !(await this._o.imageAllowsSsh(rec.image, rec.ownerId))) throw Errors.SSH_NOT_SUPPORTED(rec.image);
+    await this.checkSettings(rec.image, rec.ownerId, next);
     await this.settings.put(rec.id, next);
     await this.gateway?.recheck(rec.id);
+  }
+
+  /**
+   * Checks settings asked for with a new instance, before it is created.
+   * @throws SSH_NOT_SUPPORTED when SSH is asked for on an image whose catalogue entry says `ssh: false`.
+   */
+  async checkSettings(image: string, ownerId: string, s: SshSettings): Promise<void> {
+    if (s.enabled && !(await this._o.imageAllowsSsh(image, ownerId))) throw Errors.SSH_NOT_SUPPORTED(image);
   }
 
   /** The effective settings: the image's `ssh: false` overrides what is stored. */

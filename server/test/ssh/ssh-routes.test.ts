@@ -162,6 +162,30 @@ describe('SSH REST API', () => {
     });
   });
 
+  describe('create with ssh', () => {
+    it('should store the settings given with a new instance', async () => {
+      const id = await instance(bob.token, { name: 'withssh', image: 'python3.11-cpu-debian12', ssh: { allowCidrs: ['198.51.100.7'] } });
+      const info = await json<InstanceSshInfo>(await t.api(`/api/v1/notebooks/${id}/ssh`, { token: bob.token }), 200);
+      expect(info).toMatchObject({ enabled: true, allowCidrs: ['198.51.100.7/32'] });
+    });
+
+    it('should refuse SSH on an image without it, and create nothing', async () => {
+      const err = await json<{ code: string; message: string }>(
+        await t.api('/api/v1/notebooks', { method: 'POST', token: bob.token, json: { name: 'refused', image: 'nossh1.0-cpu-debian12', ssh: { enabled: true } } }), 400);
+      expect(err.code).toBe('NB_ERR_SSH_NOT_SUPPORTED');
+      const list = await json<{ items: { name: string }[] }>(await t.api('/api/v1/notebooks', { token: bob.token }), 200);
+      expect(list.items.map(i => i.name)).not.toContain('refused');
+      await instance(bob.token, { name: 'sshoff', image: 'nossh1.0-cpu-debian12', ssh: { enabled: false } });
+    });
+
+    it('should refuse bad ssh settings naming the field', async () => {
+      const err = await json<{ code: string; message: string }>(
+        await t.api('/api/v1/notebooks', { method: 'POST', token: bob.token, json: { name: 'bad', image: 'python3.11-cpu-debian12', ssh: { allowCidrs: ['1.2.3.4/40'] } } }), 400);
+      expect(err.code).toBe('NB_ERR_VALIDATION');
+      expect(err.message).toMatch(/ssh\.allowCidrs\[0\]|allowCidrs/);
+    });
+  });
+
   describe('ssh config', () => {
     it('should list the caller\'s own instances with login names and the host key', async () => {
       const cfg = await json<SshConfigResponse>(await t.api('/api/v1/ssh/config?prefix=lab-&identityFile=~/.ssh/id_nbg', { token: alice.token }), 200);
@@ -170,7 +194,9 @@ describe('SSH REST API', () => {
       expect(cfg.config).toContain('Host lab-dev\n');
       expect(cfg.config).toContain('IdentityFile ~/.ssh/id_nbg');
       expect(cfg.knownHosts).toContain(cfg.hostKey.publicKey);
-      expect((await json<SshConfigResponse>(await t.api('/api/v1/ssh/config', { token: bob.token }), 200)).entries).toEqual([]);
+      const bobs = (await json<SshConfigResponse>(await t.api('/api/v1/ssh/config', { token: bob.token }), 200)).entries;
+      expect(bobs.length).toBeGreaterThan(0);
+      expect(bobs.every(e => e.user.startsWith('bob+'))).toBe(true);
       await json(await t.api('/api/v1/ssh/config?prefix=bad%20prefix', { token: alice.token }), 400);
     });
   });
