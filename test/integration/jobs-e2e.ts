@@ -56,10 +56,12 @@ const CODE: Record<string, string> = {
   'long/train.py': "import time\nfor i in range(600):\n    print('tick', i)\n    time.sleep(0.2)\n",
   'short/train.py': [
     'import argparse, os, time',
-    'p = argparse.ArgumentParser(); p.add_argument("--sleep", type=float, default=0); p.add_argument("--tag", default="none")',
+    'p = argparse.ArgumentParser(); p.add_argument("--sleep", type=float, default=0); p.add_argument("--tag", default="none"); p.add_argument("--blob_mb", type=int, default=0)',
     'a = p.parse_args()',
     'time.sleep(a.sleep)',
     'open(os.path.join(os.environ["NBG_OUTPUT_DIR"], "result.txt"), "w").write(a.tag)',
+    'os.makedirs(os.path.join(os.environ["NBG_OUTPUT_DIR"], "ckpt"), exist_ok=True)',
+    'open(os.path.join(os.environ["NBG_OUTPUT_DIR"], "ckpt", "blob.bin"), "wb").write(os.urandom(a.blob_mb << 20))',
     'print("done", a.tag)',
     ''
   ].join('\n'),
@@ -262,7 +264,7 @@ export function describeJobsEndToEnd(o: JobsSuiteOptions): void {
     });
 
     it('should finish a job that runs across a gateway restart', async () => {
-      const job = await createJob({ name: 'restart', codeUrl: 's3://code/short/', bootFile: 'train.py', parameters: { sleep: 4, tag: 'survived' } });
+      const job = await createJob({ name: 'restart', codeUrl: 's3://code/short/', bootFile: 'train.py', parameters: { sleep: 4, tag: 'survived', blob_mb: 12 } });
       await until(job.id, ['RUNNING']);
       const dataDir = gw.dataDir;
       await gw.stop({ keepData: true });
@@ -270,6 +272,8 @@ export function describeJobsEndToEnd(o: JobsSuiteOptions): void {
       const v = await until(job.id, ['SUCCEEDED', 'FAILED']);
       expect(v.status, `${v.statusReason}\n${await log(job.id)}`).toBe('SUCCEEDED');
       expect((await object('out', 'restart/V0001/result.txt')).toString()).toBe('survived');
+      // Outputs larger than the API's 1 MiB body limit stream through (a checkpoint in a subdirectory).
+      expect((await objects.head('out', 'restart/V0001/ckpt/blob.bin')).size).toBe(12 << 20);
     });
   });
 }

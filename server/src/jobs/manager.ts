@@ -12,6 +12,7 @@
  *   version on shutdown, and a restarted gateway resumes versions left INITIALIZING.
  */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Logger } from '../logger';
 import { Errors } from '../errors';
 import type { Principal } from '../auth/principal';
@@ -30,6 +31,7 @@ import { stageNotebook, type NotebookStagingLimits } from './notebook-source';
 import { childDir, formatDirUrl, parseDirUrl, type ObjectLocation } from './object-url';
 import { jobAdvice, jobAllowedFrom, type JobOperation } from './state-machine';
 import type { VersionTracker } from './tracker';
+import { isPrivateAddress } from './webhooks';
 import { finishBootFile, type CreateJobRequest, type RerunRequest, type UpdateJobRequest } from './validate';
 
 export interface JobManagerOptions {
@@ -47,6 +49,8 @@ export interface JobManagerOptions {
   /** Where submitted notebooks' directories are copied (`s3://bucket/prefix/`). */
   stagingUrl: string;
   notebookLimits?: NotebookStagingLimits;
+  /** Webhooks may target loopback and private addresses (setting `webhookAllowPrivate`). */
+  webhookAllowPrivate?: boolean;
   /** Why this scheduler/runtime cannot run an image and flavor (e.g. GPUs as host processes), or null. */
   unsupported: (image: ImageEntry, flavor: Flavor) => string | null;
   /** Identifies this replica in the `pending` column. */
@@ -155,6 +159,7 @@ export class JobManager {
    */
   async create(p: Principal, req: CreateJobRequest): Promise<{ job: JobRecord; version: VersionRecord }> {
     await this._o.access?.authorize(p, 'trainJob:create');
+    this._checkWebhook(req.webhook);
     const f = req.fields;
     const jobId = newInstanceId();
     let code: { codeUrl: string; bootFile: string; source: VersionConfig['source']; image?: string; staged?: ObjectLocation };
@@ -305,6 +310,7 @@ export class JobManager {
   /** Updates the description and the webhook (any state). */
   async update(p: Principal, jobId: string, req: UpdateJobRequest): Promise<JobRecord> {
     await this.getJob(p, jobId, 'trainJob:update');
+    this._checkWebhook(req.webhook);
     await this._o.store.updateJob(jobId, req);
     return this.getJob(p, jobId);
   }
@@ -409,6 +415,15 @@ export class JobManager {
       await this._o.scheduler.remove(v.handle);
     } catch (err) {
       this._o.log.warn({ err, version: v.id }, 'releasing a deleted version failed');
+    }
+  }
+
+  /** Refuses webhook hosts that are plainly local (names resolving to them are refused at delivery). */
+  private _checkWebhook(w: WebhookConfig | null | undefined): void {
+    if (!w || this._o.webhookAllowPrivate) return;
+    const host = new URL(w.url).hostname.replace(/^\[|\]$/g, '');
+    if (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) && isPrivateAddress(host))) {
+      throw Errors.VALIDATION(`"webhook.url" points at ${host}, a loopback or private address; webhooks go to public addresses (an administrator can allow private ones: webhookAllowPrivate)`);
     }
   }
 

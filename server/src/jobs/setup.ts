@@ -105,6 +105,7 @@ export function createJobService(d: JobServiceDeps): JobService {
     access: d.access,
     instances: d.instances,
     stagingUrl: config.jobStagingUrl,
+    webhookAllowPrivate: config.webhookAllowPrivate,
     unsupported: (_image, flavor) =>
       scheduler.unsupported?.({ cpus: flavor.cpus, memoryGiB: flavor.memoryGiB, accelerators: flavor.accelerators, chip: flavor.chip }) ?? null,
     replicaId: d.replicaId,

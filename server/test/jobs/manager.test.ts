@@ -36,8 +36,8 @@ interface Env {
   admin: Principal;
 }
 
-async function makeService(db: ISqlDatabase, objects: FsObjectStore, scheduler: FakeScheduler): Promise<JobService> {
-  const config = loadConfig(INSTALL_ROOT, [], {}, { jobPollIntervalMs: 50, webhookRetryBaseMs: 10 });
+async function makeService(db: ISqlDatabase, objects: FsObjectStore, scheduler: FakeScheduler, allowPrivate = true): Promise<JobService> {
+  const config = loadConfig(INSTALL_ROOT, [], {}, { jobPollIntervalMs: 50, webhookRetryBaseMs: 10, webhookAllowPrivate: allowPrivate });
   const jobs = createJobService({
     config, db, objects, scheduler, replicaId: 'replica-a', log: createLogger('silent'),
     images: {
@@ -121,6 +121,17 @@ describe('JobManager', () => {
       await expectError(create(e.alice, { outputUrl: 's3://nobucket/x/' }), 'NB_ERR_JOB_INPUT_NOT_FOUND');
       await expectError(create(e.alice, { image: 'nope1.0-cpu-debian12' }), 'NB_ERR_IMAGE_NOT_FOUND');
       await expectError(create(e.alice, { flavor: 'gpu.1x' }), 'NB_ERR_FLAVOR_CHIP_MISMATCH');
+    });
+
+    it('should refuse webhooks to local addresses unless allowed', async () => {
+      await e.jobs.dispose();
+      e.jobs = await makeService(e.db, e.objects, e.scheduler, false);
+      for (const url of ['http://localhost:8080/x', 'http://127.0.0.1/x', 'http://[::1]/x', 'http://10.0.0.5/x', 'http://169.254.169.254/latest']) {
+        const err = await expectError(create(e.alice, { webhook: { url } }), 'NB_ERR_VALIDATION', 400);
+        expect(err.message).toContain('webhookAllowPrivate');
+      }
+      const { job } = await create(e.alice, { webhook: { url: 'https://hooks.example.com/x' } });
+      await expectError(e.jobs.manager.update(e.alice, job.id, { webhook: { url: 'http://192.168.1.1/', events: ['OnJobFailed'], secret: null } }), 'NB_ERR_VALIDATION');
     });
 
     it('should refuse a second job with the same name of the same owner, not of another', async () => {
