@@ -38,7 +38,8 @@ export class ConsolePage {
 
   /** Flavor ids offered for the chosen image. */
   async flavorChoices(): Promise<string[]> {
-    return this.page.getByLabel('Flavor').locator('option').evaluateAll(opts => opts.map(o => (o as HTMLOptionElement).value));
+    const options = await this.page.getByLabel('Flavor').locator('option').all();
+    return Promise.all(options.map(async o => (await o.getAttribute('value')) ?? ''));
   }
 
   /** Fills the create form and submits it; waits for the instance page. */
@@ -60,7 +61,7 @@ export class ConsolePage {
   /** The action buttons offered for an instance on its page. */
   async offeredActions(name: string): Promise<string[]> {
     const group = this.page.getByRole('group', { name: `Actions for ${name}` }).first();
-    return group.locator('a, button').evaluateAll(els => els.map(e => (e.textContent ?? '').trim()));
+    return group.locator('a, button').allInnerTexts().then(texts => texts.map(t => t.trim()));
   }
 
   /** Clicks "Open JupyterLab" and returns the lab in its new tab once it is ready. */
