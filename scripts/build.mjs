@@ -86,7 +86,7 @@ async function buildInto(out, sources, fill) {
 
 async function buildKernelGateway() {
   const dist = join(root, 'kernel-gateway', 'dist');
-  return buildInto(dist, ['kernel-gateway/src', 'server/src/jobs/launcher'], out => fillKernelGateway(out));
+  return buildInto(dist, ['kernel-gateway/src', 'server/src/jobs/launcher', 'server/src/storage'], out => fillKernelGateway(out));
 }
 
 async function fillKernelGateway(out) {
@@ -115,6 +115,20 @@ async function fillKernelGateway(out) {
     legalComments: 'none',
     logLevel: 'warning'
   });
+  // nbg-sync (issue 7): Sync OBS, push and pull from a terminal or a notebook in the instance;
+  // the agent puts bin/ on its children's PATH.
+  await build({
+    entryPoints: [join(root, 'kernel-gateway/src/platform/sync/nbg-sync.ts')],
+    outfile: join(out, 'nbg-sync.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    legalComments: 'none',
+    logLevel: 'warning'
+  });
+  await mkdir(join(out, 'bin'), { recursive: true });
+  await writeFile(join(out, 'bin', 'nbg-sync'), '#!/bin/sh\nexec "${NBG_NODE:-node}" "$(dirname "$(readlink -f "$0")")/../nbg-sync.cjs" "$@"\n', { mode: 0o755 });
   for (const [pkg, files] of Object.entries(AGENT_NATIVE)) {
     const src = await packageDir(pkg);
     for (const f of files) {

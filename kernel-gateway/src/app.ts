@@ -14,6 +14,8 @@ import { ActivityTracker } from './platform/activity/tracker';
 import { registerActivityRoutes } from './platform/activity/handlers';
 import { registerSshRoutes } from './platform/ssh/handlers';
 import { registerConvertRoutes } from './platform/convert/handlers';
+import { StorageAccessHolder } from './platform/sync/access';
+import { registerSyncPlatform } from './platform/sync/setup';
 import { KernelSpecManager, kernelSpecDirs } from './services/kernelspecs/manager';
 import { registerKernelSpecRoutes } from './services/kernelspecs/handlers';
 import { KernelManager, isDirectory } from './services/kernels/manager';
@@ -21,6 +23,7 @@ import { registerKernelRoutes } from './services/kernels/handlers';
 import { registerApiRoutes } from './services/api/handlers';
 import { resolveApiPath } from './services/contents/paths';
 import { FsContentsProvider } from './services/contents/fs-contents';
+import { S3ContentsProvider } from './services/contents/s3-contents';
 import { registerContentsRoutes } from './services/contents/handlers';
 import type { IContentsProvider } from './services/contents/provider';
 import { SessionManager } from './services/sessions/manager';
@@ -93,9 +96,12 @@ export function createApp(config: Config, log: Logger): App {
   );
   store.add(activity.addSource(terminals));
 
-  // The provider is picked once, here (STYLE.md §8); `s3` arrives with object storage.
+  // Object storage: the access the gateway pushes (sync, and the `obs` file browser).
+  const storageAccess = new StorageAccessHolder(log.child({ svc: 'storage' }), { waitMs: 15_000 });
+  // The provider is picked once, here (STYLE.md §8).
   const fsContents = new FsContentsProvider({ rootDir: config.rootDir, allowHidden: config.allowHidden, maxReadBytes: config.maxContentsBytes });
-  const contentsProviders: Record<Config['contentsProvider'], (() => IContentsProvider) | null> = { fs: () => fsContents, s3: null };
+  const s3Contents = new S3ContentsProvider({ access: storageAccess, allowHidden: config.allowHidden, maxReadBytes: config.maxContentsBytes, stagingDir: `${config.runtimeDir}/obs-uploads` });
+  const contentsProviders: Record<Config['contentsProvider'], (() => IContentsProvider) | null> = { fs: () => fsContents, s3: () => s3Contents };
   const makeContents = contentsProviders[config.contentsProvider];
   if (!makeContents) throw new Error(`contents provider "${config.contentsProvider}" is not available in this build; use "fs"`);
   const contents = makeContents();
@@ -109,7 +115,7 @@ export function createApp(config: Config, log: Logger): App {
   registerContentsRoutes(routes, contents, {
     baseUrl: config.baseUrl,
     maxBodyBytes: config.maxContentsBytes,
-    download: contents === fsContents ? path => fsContents.open(path) : undefined,
+    download: contents === fsContents ? path => fsContents.open(path) : path => s3Contents.open(path),
     onActivity: () => activity.touch(),
     onEvent: (action, path, sourcePath) => events.emit(CONTENTS_EVENT, 1, sourcePath === undefined ? { action, path } : { action, path, source_path: sourcePath })
   });
@@ -118,6 +124,7 @@ export function createApp(config: Config, log: Logger): App {
   registerEventRoutes(routes, events);
   registerConvertRoutes(routes, contents);
   store.add(registerSshRoutes(routes, { rootDir: config.rootDir, activity, log }));
+  store.add(registerSyncPlatform(routes, storageAccess, { workDir: config.rootDir, cacheDir: config.syncCacheDir, runtimeDir: config.runtimeDir, log }));
 
   // Disposed in reverse order: WebSockets get a proper close, then the server stops
   // accepting and drops its sockets, then kernels and terminals stop.

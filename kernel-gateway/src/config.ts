@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { LogLevel } from './logger';
 
 export interface Config {
@@ -49,6 +50,8 @@ export interface Config {
   readonly terminalShell: readonly string[];
   /** Name shown by `/api/me` (JupyterLab's user menu, collaborators). */
   readonly userName: string;
+  /** Where sync remembers local ETags and unfinished uploads between runs (object storage). */
+  readonly syncCacheDir: string;
   readonly logLevel: LogLevel;
 }
 
@@ -108,6 +111,7 @@ export const FIELDS: ReadonlyArray<Field<keyof Config>> = [
   { key: 'maxContentsBytes', flag: '--max-contents-bytes', env: 'NBG_KG_MAX_CONTENTS_BYTES', help: 'largest contents body / file read through the API', parse: int('maxContentsBytes') },
   { key: 'terminalShell', flag: '--terminal-shell', env: 'NBG_KG_TERMINAL_SHELL', help: 'shell command for terminals', parse: v => v.split(' ').filter(Boolean) },
   { key: 'userName', flag: '--user-name', env: 'NBG_KG_USER_NAME', help: 'user name reported by /api/me', parse: str },
+  { key: 'syncCacheDir', flag: '--sync-cache-dir', env: 'NBG_KG_SYNC_CACHE_DIR', help: 'sync state (local ETags, unfinished uploads)', parse: str },
   {
     key: 'logLevel', flag: '--log-level', env: 'NBG_KG_LOG_LEVEL', help: 'debug, info, warn or error',
     parse: v => {
@@ -139,6 +143,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
     maxContentsBytes: 512 << 20,
     terminalShell: env.SHELL ? [env.SHELL, '-l'] : [],
     userName: env.USER || env.LOGNAME || osUserName(),
+    syncCacheDir: join(env.XDG_CACHE_HOME || join(env.HOME || '/tmp', '.cache'), 'nbg-sync'),
     logLevel: env.NBG_KG_LOG_LEVEL === 'debug' ? 'debug' : 'info'
   };
 }

@@ -6,7 +6,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Config } from './config';
 import type { Logger } from './logger';
@@ -29,7 +28,7 @@ import { isLabPath } from './web/web.routes';
 import { registerRoutes } from './api/router';
 import type { ApiContext } from './api/context';
 import { createJobService, type JobService } from './jobs/setup';
-import { FsObjectStore } from './storage/fs-object-store';
+import { StorageService, withStorageEnv } from './storage/service';
 import { SqlAuditLog } from './audit/sql-audit-log';
 import { actorOf, sourceIpOf, type IAuditLog } from './audit/audit';
 import { OpenAudit } from './audit/open-audit';
@@ -93,7 +92,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const first = await ensureFirstAdmin(users, config, log);
     const customImages = new CustomImageStore(db);
     const images = new ImageCatalogue(loadCatalogue(config.catalogueFile), customImages);
-    const driver = store.add(opts.driver ?? (await selectDriver(config, log)));
+    // withStorageEnv: `obs` instances' agents start with the object-storage file browser.
+    const driver = withStorageEnv(store.add(opts.driver ?? (await selectDriver(config, log))));
     const instanceStore = new InstanceStore(db);
     const instances = new InstanceManager({
       store: instanceStore,
@@ -110,8 +110,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     });
     store.add(instances);
     const metrics: IMetrics = config.metricsPort >= 0 ? new PrometheusMetrics(db) : new NoopMetrics();
-    // The embedded object store (buckets are directories under <dataDir>/objects).
-    const objects = store.add(new FsObjectStore({ root: join(config.dataDir, 'objects') }));
+    // Object storage (issue 7): the configured store (embedded: <dataDir>/objects), users'
+    // roots, and the scoped access every running instance's agent is given.
+    const storage = store.add(new StorageService({ config, db, instances, instanceStore, log: log.child({ svc: 'storage' }) }));
+    const objects = storage.store;
     // Training jobs outlive the gateway: disposing stops polling, never the jobs.
     const jobs = store.add(createJobService({
       config, db, objects, images, access, instances, runtimeKind: driver.kind,
@@ -181,7 +183,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     store.add(saveImage);
     await saveImage.cleanupUnfinished();
     await saveImage.resumePushes();
-    const ctx: ApiContext = { jobs, config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter, leases, activity, metrics, ssh };
+    const ctx: ApiContext = { jobs, config, log, db, users, auth, instances, images, saveImage, version: opts.version, audit, access, policies, grants, loginLimiter, leases, activity, metrics, ssh, storage };
     registerRoutes(fastify, ctx);
     await fastify.ready();
 
@@ -210,6 +212,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
 
     await instances.start();
     leases.start();
+    await storage.start();
 
     return {
       jobs, config, server, db, instances, users, audit, access, activity, leases, metrics, ssh,

@@ -130,6 +130,38 @@ export interface Config {
   readonly sshPort: number;
   /** `host` or `host:port` users connect to over SSH (behind NAT or a load balancer); empty: the public URL's host and the SSH port. */
   readonly sshPublicAddress: string;
+  // ---- Object storage (issue 7; docs/storage.md) ----
+  /** `fs` (embedded: a directory tree under `objectStoreDir`) or `s3` (any S3-compatible store). */
+  readonly objectStore: 'fs' | 's3';
+  /** Root of the embedded store; empty: `<dataDir>/objects`. */
+  readonly objectStoreDir: string;
+  /** S3 endpoint URL as the gateway reaches it; empty: AWS. */
+  readonly s3Endpoint: string;
+  /** S3 endpoint URL as instances reach it; empty: `s3Endpoint`. */
+  readonly s3InstanceEndpoint: string;
+  readonly s3Region: string;
+  /** Path-style URLs (`host/bucket/key`), as radosgw and MinIO usually need. */
+  readonly s3ForcePathStyle: boolean;
+  /** The gateway's S3 access key (env `NBG_S3_ACCESS_KEY_ID` or the config file only). */
+  readonly s3AccessKeyId: string;
+  /** The gateway's S3 secret key (secret: env `NBG_S3_SECRET_ACCESS_KEY` or the config file only). */
+  readonly s3SecretAccessKey: string;
+  /** What instances get: `sts` (temporary keys limited to the owner's prefix) or `shared` (the gateway's keys; one tenant only). */
+  readonly s3InstanceCredentials: 'sts' | 'shared';
+  /** Role the gateway assumes for instances' temporary keys (`sts`). */
+  readonly s3StsRoleArn: string;
+  /** STS endpoint; empty: `s3Endpoint`. */
+  readonly s3StsEndpoint: string;
+  /** Lifetime of instances' temporary keys; they are renewed at half-life. */
+  readonly s3CredentialTtlSeconds: number;
+  /** Bucket of users' storage roots unless an administrator sets another. */
+  readonly storageBucket: string;
+  /** Each user's root prefix; `{user}` is replaced by the user name. */
+  readonly storageUserPrefix: string;
+  /** Sync OBS: most files one sync may copy (SPEC §4). */
+  readonly syncMaxFiles: number;
+  /** Sync OBS: largest `~/work` after a sync, in MB of 1024 × 1024 bytes (SPEC §4). */
+  readonly syncMaxWorkMB: number;
 }
 
 type Scalar = Exclude<keyof Config, 'flavors'>;
@@ -234,6 +266,22 @@ export const FIELDS: readonly Field[] = [
   { key: 'sshHost', flag: '--ssh-host', env: 'NBG_SSH_HOST', help: 'SSH bind address (empty: same as --host)', parse: str },
   { key: 'sshPort', flag: '--ssh-port', env: 'NBG_SSH_PORT', help: 'SSH port (0 = any, -1 = off)', parse: int('sshPort', -1) },
   { key: 'sshPublicAddress', flag: '--ssh-public-address', env: 'NBG_SSH_PUBLIC_ADDRESS', help: 'host[:port] users reach SSH at', parse: str },
+  { key: 'objectStore', flag: '--object-store', env: 'NBG_OBJECT_STORE', help: 'fs (embedded) or s3', parse: oneOf('objectStore', ['fs', 's3'] as const) },
+  { key: 'objectStoreDir', flag: '--object-store-dir', env: 'NBG_OBJECT_STORE_DIR', help: 'embedded store root (default <dataDir>/objects)', parse: str },
+  { key: 's3Endpoint', flag: '--s3-endpoint', env: 'NBG_S3_ENDPOINT', help: 'S3 endpoint URL (empty: AWS)', parse: str },
+  { key: 's3InstanceEndpoint', flag: '--s3-instance-endpoint', env: 'NBG_S3_INSTANCE_ENDPOINT', help: 'S3 endpoint as instances reach it', parse: str },
+  { key: 's3Region', flag: '--s3-region', env: 'NBG_S3_REGION', help: 'S3 region', parse: str },
+  { key: 's3ForcePathStyle', flag: '--s3-force-path-style', env: 'NBG_S3_FORCE_PATH_STYLE', help: 'path-style S3 URLs (true/false)', parse: bool('s3ForcePathStyle') },
+  { key: 's3AccessKeyId', env: 'NBG_S3_ACCESS_KEY_ID', help: 'gateway S3 access key (env/file only)', secret: true, parse: str },
+  { key: 's3SecretAccessKey', env: 'NBG_S3_SECRET_ACCESS_KEY', help: 'gateway S3 secret key (env/file only)', secret: true, parse: str },
+  { key: 's3InstanceCredentials', flag: '--s3-instance-credentials', env: 'NBG_S3_INSTANCE_CREDENTIALS', help: 'sts (scoped temporary keys) or shared', parse: oneOf('s3InstanceCredentials', ['sts', 'shared'] as const) },
+  { key: 's3StsRoleArn', flag: '--s3-sts-role-arn', env: 'NBG_S3_STS_ROLE_ARN', help: 'role assumed for instance keys', parse: str },
+  { key: 's3StsEndpoint', flag: '--s3-sts-endpoint', env: 'NBG_S3_STS_ENDPOINT', help: 'STS endpoint (empty: the S3 endpoint)', parse: str },
+  { key: 's3CredentialTtlSeconds', flag: '--s3-credential-ttl-seconds', env: 'NBG_S3_CREDENTIAL_TTL_SECONDS', help: 'lifetime of instance keys', parse: int('s3CredentialTtlSeconds', 900) },
+  { key: 'storageBucket', flag: '--storage-bucket', env: 'NBG_STORAGE_BUCKET', help: 'bucket of users\' storage roots', parse: str },
+  { key: 'storageUserPrefix', flag: '--storage-user-prefix', env: 'NBG_STORAGE_USER_PREFIX', help: 'user root prefix ({user} = name)', parse: str },
+  { key: 'syncMaxFiles', flag: '--sync-max-files', env: 'NBG_SYNC_MAX_FILES', help: 'Sync OBS: files per sync', parse: int('syncMaxFiles', 1) },
+  { key: 'syncMaxWorkMB', flag: '--sync-max-work-mb', env: 'NBG_SYNC_MAX_WORK_MB', help: 'Sync OBS: largest ~/work after a sync (MB)', parse: int('syncMaxWorkMB', 1) },
   { key: 'logLevel', flag: '--log-level', env: 'NBG_LOG_LEVEL', help: 'trace … fatal, or silent', parse: oneOf('logLevel', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const) }
 ];
 
@@ -299,7 +347,23 @@ export function defaults(installRoot: string): Config {
     pidsLimit: 4096,
     sshHost: '',
     sshPort: 2222,
-    sshPublicAddress: ''
+    sshPublicAddress: '',
+    objectStore: 'fs',
+    objectStoreDir: '',
+    s3Endpoint: '',
+    s3InstanceEndpoint: '',
+    s3Region: 'us-east-1',
+    s3ForcePathStyle: false,
+    s3AccessKeyId: '',
+    s3SecretAccessKey: '',
+    s3InstanceCredentials: 'sts',
+    s3StsRoleArn: '',
+    s3StsEndpoint: '',
+    s3CredentialTtlSeconds: 3600,
+    storageBucket: 'nbg-users',
+    storageUserPrefix: 'users/{user}/',
+    syncMaxFiles: 1024,
+    syncMaxWorkMB: 500
   };
 }
 

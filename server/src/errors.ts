@@ -109,6 +109,13 @@ export const Errors = {
   JOB_INPUT_NOT_FOUND: code('NB_ERR_JOB_INPUT_NOT_FOUND', '%s', 400),
   JOB_QUEUE_FULL: code('NB_ERR_JOB_QUEUE_FULL', 'The %s scheduler cannot take more jobs now: %s; try again when some have finished', 503),
   JOB_TOKEN_INVALID: code('NB_ERR_JOB_TOKEN_INVALID', 'Job token refused: %s', 401),
+  // Object storage (issue 7)
+  STORAGE_PATH_INVALID: code('NB_ERR_STORAGE_PATH_INVALID', 'Invalid storage path: %s', 400),
+  STORAGE_UNAVAILABLE: code('NB_ERR_STORAGE_UNAVAILABLE', 'Object storage is not reachable: %s', 503),
+  SYNC_LIMIT: code('NB_ERR_SYNC_LIMIT', 'Sync refused: %s', 403),
+  SYNC_DELETE_GUARD: code('NB_ERR_SYNC_DELETE_GUARD', 'Sync refused: %s', 409),
+  SYNC_BUSY: code('NB_ERR_SYNC_BUSY', 'A sync is already running on this instance (%s); wait for it or cancel it', 409),
+  SYNC_NOT_FOUND: code('NB_ERR_SYNC_NOT_FOUND', 'Sync %s not found on this instance (the instance keeps its last 20 syncs until it stops)', 404),
   // Upstreams
   INSTANCE_UNREACHABLE: code('NB_ERR_INSTANCE_UNREACHABLE', 'The instance is not answering (%s); it may be restarting', 503),
   INTERNAL: code('NB_ERR_INTERNAL', 'Internal error; the gateway log has the details (request id %s)', 500)

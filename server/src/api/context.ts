@@ -20,6 +20,7 @@ import type { LoginRateLimiter } from '../auth/login-rate-limit';
 import type { SshService } from '../ssh/ssh-service';
 import type { ActivityRecorder, LeaseManager } from '../leases';
 import type { IMetrics } from '../metrics';
+import type { StorageService } from '../storage/service';
 
 export interface ApiContext {
   /** Training jobs (issue 9): `jobs.manager` for users, `jobs.agent` for job launchers. */
@@ -48,6 +49,8 @@ export interface ApiContext {
   activity: ActivityRecorder;
   /** Prometheus metrics (`metrics/metrics.ts`). */
   metrics: IMetrics;
+  /** Object storage: users' roots, instances' access, sync (issue 7). */
+  storage: StorageService;
 }
 
 declare module 'fastify' {

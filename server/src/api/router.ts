@@ -23,6 +23,7 @@ import { registerJobRoutes } from './jobs.routes';
 import { registerJobAgentRoutes } from './job-agent.routes';
 import { registerWebRoutes } from '../web/web.routes';
 import { registerImageRoutes } from './images.routes';
+import { registerStorageRoutes } from './storage.routes';
 
 export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.decorateRequest('principal', null);
@@ -45,6 +46,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerJobAgentRoutes(app, ctx);
   registerWebRoutes(app, ctx);
   registerImageRoutes(app, ctx);
+  registerStorageRoutes(app, ctx);
 
   app.setNotFoundHandler((req, reply) => {
     const e = Errors.NOT_FOUND(req.method, req.url.split('?')[0]);

@@ -5,6 +5,7 @@
 import type { ISqlDatabase } from './database';
 import { migration as core } from './migrations/001-core';
 import { migration as ssh } from './migrations/010-ssh';
+import { migration as storage } from './migrations/020-storage';
 import { migration as jobs } from './migrations/040-jobs';
 import { migration as audit } from './migrations/002-audit';
 import { migration as labSettings } from './migrations/050-lab-settings';
@@ -28,7 +29,7 @@ export interface Migration {
  * here; ids are unique and ascending (reserved ranges: 1–9 core and control plane,
  * 10–19 SSH, 20–29 storage, 30–39 images, 40–49 jobs).
  */
-export const MIGRATIONS: readonly Migration[] = [core, audit, accessControl, leases, idempotency, ssh, customImages, customImagePush, labSettings, jobs].sort((a, b) => a.id - b.id);
+export const MIGRATIONS: readonly Migration[] = [core, audit, accessControl, leases, idempotency, ssh, storage, customImages, customImagePush, labSettings, jobs].sort((a, b) => a.id - b.id);
 
 /** Applies pending migrations; safe to call from several replicas at once. */
 export async function migrate(db: ISqlDatabase, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {

@@ -78,6 +78,8 @@ interface CacheEntry {
  */
 export class EtagCache {
   private _entries = new Map<string, CacheEntry>();
+  /** Unfinished multipart uploads this machine started: object key → upload id. */
+  private _uploads = new Map<string, string>();
   private _dirty = false;
 
   private constructor(private readonly _file: string | null) {}
@@ -87,8 +89,11 @@ export class EtagCache {
     const c = new EtagCache(file);
     if (file) {
       try {
-        const data = JSON.parse(await readFile(file, 'utf8')) as Record<string, CacheEntry>;
-        c._entries = new Map(Object.entries(data));
+        const data = JSON.parse(await readFile(file, 'utf8')) as { v: number; etags: Record<string, CacheEntry>; uploads: Record<string, string> };
+        if (data.v === 1) {
+          c._entries = new Map(Object.entries(data.etags));
+          c._uploads = new Map(Object.entries(data.uploads));
+        }
       } catch {
         /* start empty */
       }
@@ -148,12 +153,33 @@ export class EtagCache {
     }
   }
 
-  async save(): Promise<void> {
+  /** The upload id of an unfinished multipart upload of `key` started here, if any. */
+  uploadFor(key: string): string | undefined {
+    return this._uploads.get(key);
+  }
+
+  /** Journals (or, with null, forgets) the multipart upload of `key`, saved at once. */
+  async journalUpload(key: string, uploadId: string | null): Promise<void> {
+    if (uploadId) this._uploads.set(key, uploadId);
+    else if (!this._uploads.delete(key)) return;
+    this._dirty = true;
+    await this.save();
+  }
+
+  private _saving: Promise<void> = Promise.resolve();
+
+  /** Writes the cache file (serialised: concurrent calls write one after the other). */
+  save(): Promise<void> {
+    this._saving = this._saving.then(() => this._write(), () => this._write());
+    return this._saving;
+  }
+
+  private async _write(): Promise<void> {
     if (!this._file || !this._dirty) return;
+    this._dirty = false;
     await mkdir(dirname(this._file), { recursive: true });
     const tmp = `${this._file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(Object.fromEntries(this._entries)));
+    await writeFile(tmp, JSON.stringify({ v: 1, etags: Object.fromEntries(this._entries), uploads: Object.fromEntries(this._uploads) }));
     await rename(tmp, this._file);
-    this._dirty = false;
   }
 }

@@ -16,7 +16,7 @@ import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node
 import { dirname, join } from 'node:path';
 import { EtagHasher, candidatePartSizes, etagParts, multipartEtag, partSizeFor } from './etag';
 import { PARTIAL_SUFFIX, type LocalFile } from './local-tree';
-import type { UploadInfo } from './object-store';
+import { AccessDeniedError, type UploadInfo } from './object-store';
 import type { PlannedTransfer, SyncPlan } from './sync';
 
 export interface SyncProgress {
@@ -81,7 +81,12 @@ export async function applyPlan(p: SyncPlan, opts: ApplyOptions = {}): Promise<S
   report();
 
   if (spec.direction === 'push' && p.transfers.some(t => t.size > partSizeFor(t.size, spec.store.partSize))) {
-    for (const u of await spec.store.listMultipartUploads(spec.bucket, spec.prefix, { signal })) {
+    // Uploads another machine (or a lost journal) left: found when the keys allow listing them.
+    const found = await spec.store.listMultipartUploads(spec.bucket, spec.prefix, { signal }).catch(err => {
+      if (err instanceof AccessDeniedError) return [];
+      throw err;
+    });
+    for (const u of found) {
       const list = ctx.uploads.get(u.key) ?? [];
       list.push(u);
       ctx.uploads.set(u.key, list);
@@ -163,8 +168,10 @@ async function upload(ctx: Ctx, t: PlannedTransfer): Promise<void> {
     return;
   }
 
-  // Multipart, resuming the newest unfinished upload of this key if there is one.
-  const previous = (ctx.uploads.get(key) ?? []).sort((a, b) => b.initiated.getTime() - a.initiated.getTime());
+  // Multipart, resuming the upload this machine journaled, or the newest one found.
+  const journaled = cache.uploadFor(key);
+  const found = (ctx.uploads.get(key) ?? []).sort((a, b) => b.initiated.getTime() - a.initiated.getTime());
+  const previous = journaled ? [{ key, uploadId: journaled, initiated: new Date() }, ...found.filter(u => u.uploadId !== journaled)] : found;
   let uploadId: string | null = null;
   let have = new Map<number, { etag: string; size: number }>();
   for (const u of previous) {
@@ -179,7 +186,10 @@ async function upload(ctx: Ctx, t: PlannedTransfer): Promise<void> {
       /* gone meanwhile */
     }
   }
-  uploadId ??= await store.createMultipartUpload(bucket, key, { signal: ctx.signal });
+  if (!uploadId) {
+    uploadId = await store.createMultipartUpload(bucket, key, { signal: ctx.signal });
+    await cache.journalUpload(key, uploadId);
+  }
   const fh = await open(abs, 'r');
   try {
     const count = Math.ceil(file.size / partSize);
@@ -203,6 +213,7 @@ async function upload(ctx: Ctx, t: PlannedTransfer): Promise<void> {
     })));
     const expected = multipartEtag(digests);
     const info = await store.completeMultipartUpload(bucket, key, uploadId, digests.map((d, i) => ({ partNumber: i + 1, etag: d.toString('hex') })));
+    await cache.journalUpload(key, null);
     if (info.etag !== expected) throw new Error(`the store reports ETag ${info.etag} for ${t.rel}, expected ${expected}`);
     const after = await fh.stat();
     if (after.size === file.size && after.mtimeMs === file.mtimeMs) cache.remember(file, expected, partSize);

@@ -83,12 +83,14 @@ describe('sync', () => {
     it('should reuse remembered ETags instead of reading unchanged files', async () => {
       const cacheFile = join(dir, 'cache.json');
       await applyPlan(await plan(spec(), { cacheFile }));
-      const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, unknown>;
+      const file = JSON.parse(await readFile(cacheFile, 'utf8')) as { etags: Record<string, unknown>; uploads: Record<string, string> };
+      const cached = file.etags;
+      expect(file.uploads).toEqual({});
       expect(Object.keys(cached).sort()).toEqual(['a.txt', 'data/blob.bin', 'data/large.bin', 'src/main.py', 'src/pkg/__init__.py']);
       // Corrupt a cached ETag: a plan that trusts the cache now sees a change it cannot see
       // on disk, which proves the file was not read again.
       (cached['a.txt'] as { etags: Record<string, string> }).etags['0'] = 'f'.repeat(32);
-      await writeFile(cacheFile, JSON.stringify(cached));
+      await writeFile(cacheFile, JSON.stringify(file));
       expect((await plan(spec(), { cacheFile })).transfers.map(t => t.rel)).toEqual(['a.txt']);
     });
 
