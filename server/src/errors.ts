@@ -109,6 +109,7 @@ export const Errors = {
   JOB_INPUT_NOT_FOUND: code('NB_ERR_JOB_INPUT_NOT_FOUND', '%s', 400),
   JOB_QUEUE_FULL: code('NB_ERR_JOB_QUEUE_FULL', 'The %s scheduler cannot take more jobs now: %s; try again when some have finished', 503),
   JOB_TOKEN_INVALID: code('NB_ERR_JOB_TOKEN_INVALID', 'Job token refused: %s', 401),
+  JOB_LOCATION_FORBIDDEN: code('NB_ERR_JOB_LOCATION_FORBIDDEN', '"%s" %s is outside your storage root %s; jobs read and write only there', 403),
   // Object storage (issue 7)
   STORAGE_PATH_INVALID: code('NB_ERR_STORAGE_PATH_INVALID', 'Invalid storage path: %s', 400),
   STORAGE_UNAVAILABLE: code('NB_ERR_STORAGE_UNAVAILABLE', 'Object storage is not reachable: %s', 503),

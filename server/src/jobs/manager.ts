@@ -49,6 +49,11 @@ export interface JobManagerOptions {
   /** Where submitted notebooks' directories are copied (`s3://bucket/prefix/`). */
   stagingUrl: string;
   notebookLimits?: NotebookStagingLimits;
+  /**
+   * A user's storage root (SPEC §9: users reach only their own paths). When set, a non-admin's
+   * job locations must be under the owner's root; absent: any location.
+   */
+  storageRootOf?: (user: { id: string; name: string }) => Promise<{ bucket: string; prefix: string }>;
   /** Webhooks may target loopback and private addresses (setting `webhookAllowPrivate`). */
   webhookAllowPrivate?: boolean;
   /** Why this scheduler/runtime cannot run an image and flavor (e.g. GPUs as host processes), or null. */
@@ -171,7 +176,7 @@ export class JobManager {
     try {
       const image = f.image ?? code.image;
       if (!image) throw Errors.VALIDATION('"image" is required: a name from GET /api/v1/images (the notebook\'s image, or a custom image saved from it)');
-      const config = await this._completeConfig(p, p.userId, {
+      const config = await this._completeConfig(p, { id: p.userId, name: p.name }, {
         image,
         flavor: f.flavor ?? '',
         nodeCount: f.nodeCount ?? 1,
@@ -242,7 +247,7 @@ export class JobManager {
     const initializing = versions.find(v => v.status === 'INITIALIZING');
     if (initializing) this._refuse('rerun', job, initializing);
     const f = req.fields;
-    const config = await this._completeConfig(p, job.ownerId, { ...base.config, ...f, source: f.codeUrl !== undefined ? { kind: 'url' } : base.config.source });
+    const config = await this._completeConfig(p, { id: job.ownerId, name: job.ownerName }, { ...base.config, ...f, source: f.codeUrl !== undefined ? { kind: 'url' } : base.config.source });
     await this._assertRoom();
     const v = this._newVersion(job.id, job.latestVersion + 1, config, Date.now());
     if (!(await this._o.store.insertNextVersion(job.name, job.latestVersion, v))) {
@@ -340,11 +345,11 @@ export class JobManager {
 
   /**
    * Checks image, flavor and object locations together; fills the default flavor.
-   * @param ownerId - the job's owner (whose custom images a bare `name:tag` means).
+   * @param owner - the job's owner (whose custom images a bare `name:tag` means, whose storage root bounds the locations).
    */
-  private async _completeConfig(p: Principal, ownerId: string, c: VersionConfig): Promise<VersionConfig> {
-    const image = await this._o.images.resolve(p, c.image, ownerId);
-    if (!image) throw Errors.IMAGE_NOT_FOUND(c.image, (await this._o.images.names(p, ownerId)).join(', '));
+  private async _completeConfig(p: Principal, owner: { id: string; name: string }, c: VersionConfig): Promise<VersionConfig> {
+    const image = await this._o.images.resolve(p, c.image, owner.id);
+    if (!image) throw Errors.IMAGE_NOT_FOUND(c.image, (await this._o.images.names(p, owner.id)).join(', '));
     const flavors = this._o.flavors;
     const flavor = c.flavor ? flavors.find(f => f.id === c.flavor) : defaultFlavorFor(flavors, image.chips[0]!);
     if (!flavor) throw Errors.FLAVOR_NOT_FOUND(c.flavor || `(default for ${image.chips[0]})`, flavors.map(f => f.id).join(', '));
@@ -353,6 +358,7 @@ export class JobManager {
     const problem = this._o.unsupported(image, flavor);
     if (problem) throw Errors.DRIVER_UNSUPPORTED(this._o.scheduler.kind, problem);
     const out: VersionConfig = { ...c, image: image.name, flavor: flavor.id, bootFile: finishBootFile(c.codeUrl, c.bootFile) };
+    await this._checkLocations(p, owner, out);
     await checkInputs(this._o.objects, out);
     return out;
   }
@@ -415,6 +421,26 @@ export class JobManager {
       await this._o.scheduler.remove(v.handle);
     } catch (err) {
       this._o.log.warn({ err, version: v.id }, 'releasing a deleted version failed');
+    }
+  }
+
+  /**
+   * Keeps a user's job inside their storage root: code (unless staged from a notebook by the
+   * gateway), data, outputs and logs. Administrators are not limited.
+   * @throws JOB_LOCATION_FORBIDDEN naming the field and the root.
+   */
+  private async _checkLocations(p: Principal, owner: { id: string; name: string }, c: VersionConfig): Promise<void> {
+    if (!this._o.storageRootOf || p.role === 'admin') return;
+    const root = await this._o.storageRootOf(owner);
+    const rootUrl = formatDirUrl({ bucket: root.bucket, prefix: root.prefix ? `${root.prefix.replace(/\/+$/, '')}/` : '' });
+    const fields: [string, string | null][] = [
+      ['codeUrl', c.source.kind === 'notebook' ? null : c.codeUrl],
+      ['dataUrl', c.dataUrl],
+      ['outputUrl', c.outputUrl],
+      ['logUrl', c.logUrl]
+    ];
+    for (const [field, url] of fields) {
+      if (url !== null && !url.startsWith(rootUrl)) throw Errors.JOB_LOCATION_FORBIDDEN(field, url, rootUrl);
     }
   }
 

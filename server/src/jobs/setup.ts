@@ -26,6 +26,8 @@ export interface JobServiceDeps {
   objects: IObjectStore;
   images: Pick<ImageCatalogue, 'resolve' | 'names'>;
   access?: Pick<AccessControl, 'authorize'>;
+  /** Users' storage roots (the object-storage service); absent: locations are not limited. */
+  storageRootOf?: (user: { id: string; name: string }) => Promise<{ bucket: string; prefix: string }>;
   /** For jobs submitted from a notebook; absent: only code URLs. */
   instances?: Pick<InstanceManager, 'get' | 'resolveOpen'>;
   replicaId: string;
@@ -106,6 +108,7 @@ export function createJobService(d: JobServiceDeps): JobService {
     instances: d.instances,
     stagingUrl: config.jobStagingUrl,
     webhookAllowPrivate: config.webhookAllowPrivate,
+    storageRootOf: d.storageRootOf,
     unsupported: (_image, flavor) =>
       scheduler.unsupported?.({ cpus: flavor.cpus, memoryGiB: flavor.memoryGiB, accelerators: flavor.accelerators, chip: flavor.chip }) ?? null,
     replicaId: d.replicaId,

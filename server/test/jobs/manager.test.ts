@@ -36,10 +36,11 @@ interface Env {
   admin: Principal;
 }
 
-async function makeService(db: ISqlDatabase, objects: FsObjectStore, scheduler: FakeScheduler, allowPrivate = true): Promise<JobService> {
+async function makeService(db: ISqlDatabase, objects: FsObjectStore, scheduler: FakeScheduler, allowPrivate = true, roots = false): Promise<JobService> {
   const config = loadConfig(INSTALL_ROOT, [], {}, { jobPollIntervalMs: 50, webhookRetryBaseMs: 10, webhookAllowPrivate: allowPrivate });
   const jobs = createJobService({
     config, db, objects, scheduler, replicaId: 'replica-a', log: createLogger('silent'),
+    ...(roots ? { storageRootOf: async (u: { name: string }) => ({ bucket: 'code', prefix: `users/${u.name}/` }) } : {}),
     images: {
       resolve: async (_p, name) => presets.find(i => i.name === name),
       names: async () => presets.map(i => i.name)
@@ -121,6 +122,21 @@ describe('JobManager', () => {
       await expectError(create(e.alice, { outputUrl: 's3://nobucket/x/' }), 'NB_ERR_JOB_INPUT_NOT_FOUND');
       await expectError(create(e.alice, { image: 'nope1.0-cpu-debian12' }), 'NB_ERR_IMAGE_NOT_FOUND');
       await expectError(create(e.alice, { flavor: 'gpu.1x' }), 'NB_ERR_FLAVOR_CHIP_MISMATCH');
+    });
+
+    it('should keep a user\'s job locations inside their storage root, but not an administrator\'s', async () => {
+      await e.jobs.dispose();
+      e.jobs = await makeService(e.db, e.objects, e.scheduler, true, true);
+      await e.objects.put('code', 'users/alice/app/train.py', Buffer.from('print(1)\n'));
+      const own = { codeUrl: 's3://code/users/alice/app/', outputUrl: 's3://code/users/alice/out/' };
+      let err = await expectError(create(e.alice, { ...own, outputUrl: 's3://out/iris/' }), 'NB_ERR_JOB_LOCATION_FORBIDDEN', 403);
+      expect(err.message).toContain('"outputUrl" s3://out/iris/ is outside your storage root s3://code/users/alice/');
+      err = await expectError(create(e.alice, { ...own, codeUrl: 's3://code/users/bob/app/' }), 'NB_ERR_JOB_LOCATION_FORBIDDEN');
+      expect(err.message).toContain('"codeUrl"');
+      await expectError(create(e.alice, { ...own, dataUrl: 's3://code/users/alicex/' }), 'NB_ERR_JOB_LOCATION_FORBIDDEN');
+      const { job } = await create(e.alice, own);
+      await expectError(e.jobs.manager.rerun(e.alice, job.id, { fromVersion: null, fields: { logUrl: 's3://out/logs/' } }), 'NB_ERR_JOB_LOCATION_FORBIDDEN');
+      await create(e.admin, { name: 'anywhere' });
     });
 
     it('should refuse webhooks to local addresses unless allowed', async () => {
