@@ -11,17 +11,10 @@ import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentsManager, type Contents } from '@jupyterlab/services';
 import { FsObjectStore } from '../../../server/src/storage/fs-object-store';
-import type { StorageAccess } from '../../../server/src/storage/access';
 import { startGateway, type TestGateway } from '../utils/gateway';
+import { OBS_PATH, fsAccess } from '../platform/sync-fixtures';
 
-const OBS = 'users/alice/notebooks/nb1/';
-
-export function fsAccess(dir: string, over: Partial<StorageAccess> = {}): StorageAccess {
-  return {
-    kind: 'fs', dir, bucket: 'nbg-users', root: 'users/alice/', obsPath: OBS, defaultPrefix: 'notebooks/nb1/',
-    syncLimits: { maxFiles: 1024, maxWorkBytes: 500 * 1024 * 1024 }, ...over
-  } as StorageAccess;
-}
+const OBS = OBS_PATH;
 
 describe('S3ContentsProvider (obs storage mode)', () => {
   let gw: TestGateway;
