@@ -10,7 +10,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
+import { ROOT, startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
 import { processesMatching } from '../utils/processes';
 import { freePort, runTool, sha256, ssh, sshInstance, sshProcess, sshUser, SshScratch, stopInstance, waitForOutput, type SshTarget, type SshUser } from './ssh-helpers';
 
@@ -164,6 +164,19 @@ describe('SSH with OpenSSH clients', () => {
     }
     // Closing the session hangs up its process group: nothing is left running.
     await waitFor(async () => (await processesMatching(marker)).length === 0, 'the web server to exit', 10_000);
+  });
+
+  it('should connect through the ~/.ssh/config entry and known_hosts line that `nbg ssh-config` writes', async () => {
+    const env = { ...process.env, HOME: scratch.dir, XDG_CONFIG_HOME: scratch.path('xdg'), NBG_URL: gw.url, NBG_TOKEN: alice.token };
+    const cli = await runTool(process.execPath, [join(ROOT, 'server/dist/nbg.cjs'), 'ssh-config', '--identity-file', alice.identity], { env });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain('nbg-dev');
+    const config = scratch.path('.ssh/config');
+    expect(await readFile(config, 'utf8')).toContain('User alice+dev');
+    // Strict host key checking with only the written known_hosts: the host key line must be right.
+    const r = await runTool('ssh', ['-F', config, '-o', 'BatchMode=yes', '-o', 'IdentityAgent=none', '-o', 'StrictHostKeyChecking=yes', 'nbg-dev', 'echo via-config'], { env });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('via-config\n');
   });
 
   it('should follow VS Code Remote-SSH: a bash script over `ssh -T -D`, then a SOCKS connection to the port it opened', async () => {

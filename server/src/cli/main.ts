@@ -12,12 +12,13 @@ import { NotSignedIn, makeContext, type Command } from './commands/context';
 import { login, logout, whoami } from './commands/account';
 import { create, lease, list, logs, open, remove, renew, start, stop } from './commands/notebooks';
 import { flavors, images, jobs } from './commands/catalogue';
+import { sshConfig } from './commands/ssh';
 
 const COMMANDS: Record<string, Command> = {
-  login, logout, whoami, list, ls: list, create, start, stop, delete: remove, rm: remove, open, logs, lease, renew, images, flavors, jobs
+  login, logout, whoami, list, ls: list, create, start, stop, delete: remove, rm: remove, open, logs, lease, renew, images, flavors, jobs, 'ssh-config': sshConfig
 };
 
-const BOOLEANS = new Set(['json', 'yes', 'all', 'no-wait', 'password-stdin', 'help']);
+const BOOLEANS = new Set(['json', 'yes', 'all', 'no-wait', 'password-stdin', 'help', 'print']);
 
 export const HELP = `nbg: notebook instances from the command line
 
@@ -34,6 +35,8 @@ export const HELP = `nbg: notebook instances from the command line
   nbg lease NAME [--idle MIN|off] [--timing H|off]  show or set auto-stop;  nbg renew NAME [--timing H]
   nbg images | flavors                              the catalogue
   nbg jobs [--all] | nbg jobs logs JOB [VERSION] [--task N]   training jobs
+  nbg ssh-config [--identity-file PATH] [--prefix nbg-] [--print]
+                                                    ~/.ssh/config entries (Host nbg-NAME) for ssh, VS Code, PyCharm
 
 Every command takes --json for machine-readable output. NBG_URL and NBG_TOKEN override the
 saved sign-in. NAME is an instance name or id.`;

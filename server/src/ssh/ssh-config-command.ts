@@ -4,8 +4,8 @@
  * `ssh nbg-demo`, VS Code Remote-SSH and PyCharm find every instance with no prompt.
  *
  * #### Notes
- * The CLI (`server/src/cli/`) calls `sshConfigCommand`; it only needs the gateway URL and a
- * token. The data comes from `GET /api/v1/ssh/config`.
+ * `nbg ssh-config` (`server/src/cli/commands/ssh.ts`) calls `sshConfigCommand` with its
+ * signed-in client. The data comes from `GET /api/v1/ssh/config`.
  */
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -23,16 +23,14 @@ export interface SshConfigResponse {
 }
 
 export interface SshConfigCommandOptions {
-  /** e.g. `https://gw.example.com` */
-  gatewayUrl: string;
-  token: string;
+  /** Fetches a gateway path with the user's credentials (the CLI passes its signed-in client). */
+  get(path: string): Promise<SshConfigResponse>;
   /** Default `~/.ssh`. */
   sshDir?: string;
   /** Private key for the entries (`IdentityFile`); default: ssh's own choice. */
   identityFile?: string;
   /** Host alias prefix; default `nbg-`. */
   prefix?: string;
-  fetch?: typeof fetch;
 }
 
 export interface SshConfigCommandResult {
@@ -43,19 +41,11 @@ export interface SshConfigCommandResult {
 
 /**
  * Fetches the user's instances and writes the config and known_hosts files.
- * @throws Error with the gateway's message when the request fails.
+ * @throws what `get` throws (the gateway's refusal), or a file system error.
  */
 export async function sshConfigCommand(o: SshConfigCommandOptions): Promise<SshConfigCommandResult> {
   const sshDir = o.sshDir ?? join(homedir(), '.ssh');
-  const query = new URLSearchParams({ prefix: o.prefix ?? 'nbg-' });
-  const res = await (o.fetch ?? fetch)(`${o.gatewayUrl.replace(/\/$/, '')}/api/v1/ssh/config?${query}`, {
-    headers: { Authorization: `Bearer ${o.token}` }
-  });
-  if (!res.ok) {
-    const body = (await res.json().catch(() => ({}))) as { message?: string };
-    throw new Error(`the gateway answered ${res.status}: ${body.message ?? res.statusText}`);
-  }
-  const data = (await res.json()) as SshConfigResponse;
+  const data = await o.get(`/api/v1/ssh/config?${new URLSearchParams({ prefix: o.prefix ?? 'nbg-' })}`);
   await mkdir(sshDir, { recursive: true, mode: 0o700 });
   const knownHostsFile = join(sshDir, 'nbg_known_hosts');
   const line = knownHostsLine(data.host, data.port, data.hostKey.publicKey);
