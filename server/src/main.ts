@@ -65,7 +65,9 @@ async function main(): Promise<void> {
   } else {
     login = `user "${config.adminUser}", initial password in ${passwordFile}`;
   }
-  process.stdout.write(`\nnbgateway is up at ${url}\n  sign in: ${login}\n  runtime: ${app.instances.driver.kind}\n  health:  ${url}/api/v1/health\n\n`);
+  const ssh = app.ssh.endpoint();
+  const sshLine = ssh ? `  ssh:     ssh -p ${ssh.port} <user>+<instance>@${ssh.host}   (host key ${ssh.hostKey.fingerprint})\n` : '';
+  process.stdout.write(`\nnbgateway is up at ${url}\n  sign in: ${login}\n  runtime: ${app.instances.driver.kind}\n${sshLine}  health:  ${url}/api/v1/health\n\n`);
 }
 
 void main();
