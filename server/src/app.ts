@@ -116,7 +116,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const objects = storage.store;
     // Training jobs outlive the gateway: disposing stops polling, never the jobs.
     const jobs = store.add(createJobService({
-      config, db, objects, images, access, instances, runtimeKind: driver.kind,
+      config, db, objects, images, access, instances, runtimeKind: driver.kind, storageRootOf: user => storage.rootOf(user),
       replicaId: `${hostname()}:${config.dataDir}`, log
     }));
     metrics.setJobsSource(() => jobs.countByStatus());

@@ -67,7 +67,7 @@ export interface Config {
   readonly jobPython: string;
   /** How job tasks run: `process` (host processes), `docker` (the job's image), `auto` (docker when the instance runtime is Docker and the scheduler is local). */
   readonly jobRuntime: 'auto' | 'process' | 'docker';
-  /** Where the directories of notebooks submitted as jobs are copied (`<url>/<owner id>/<job id>/<dir>/`). */
+  /** Where the directories of notebooks submitted as jobs are copied (`<url>/<owner id>/<job id>/<dir>/`); empty: `s3://<storageBucket>/jobs/`. */
   readonly jobStagingUrl: string;
   /** Slurm: the `slurm.conf` its commands use; empty: Slurm's default. */
   readonly slurmConf: string;
@@ -317,7 +317,7 @@ export function defaults(installRoot: string): Config {
     jobPollIntervalMs: 1_000,
     jobMaxNodes: 16,
     jobPython: '/usr/bin/python3',
-    jobStagingUrl: 's3://nbg-jobs/',
+    jobStagingUrl: '',
     jobRuntime: 'auto',
     slurmConf: '',
     slurmPartition: '',

@@ -43,6 +43,10 @@ describe('training jobs API', () => {
       const users = await gw.api('/api/v1/users', { method: 'POST', token: gw.adminToken, json: { name: 'alice', password: 'alice-password-1', role: 'user' } });
       expect(users.status).toBe(201);
       const alice = ((await (await gw.api('/api/v1/auth/login', { method: 'POST', json: { username: 'alice', password: 'alice-password-1' } })).json()) as { token: string }).token;
+      // A user's job reads and writes only under their storage root (users/<name>/ of the deployment's bucket).
+      const outside = await post(base, alice);
+      expect(outside.status).toBe(403);
+      expect(await outside.json()).toMatchObject({ code: 'NB_ERR_JOB_LOCATION_FORBIDDEN', message: expect.stringContaining('s3://nbg-users/users/alice/') });
       const bogus = await gw.api('/api/v1/jobs/abcdefabcdef', { token: alice });
       expect(bogus.status).toBe(404);
       expect(((await bogus.json()) as { code: string }).code).toBe('NB_ERR_JOB_NOT_FOUND');

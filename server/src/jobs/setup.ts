@@ -106,7 +106,7 @@ export function createJobService(d: JobServiceDeps): JobService {
     flavors: config.flavors,
     access: d.access,
     instances: d.instances,
-    stagingUrl: config.jobStagingUrl,
+    stagingUrl: config.jobStagingUrl || `s3://${config.storageBucket}/jobs/`,
     webhookAllowPrivate: config.webhookAllowPrivate,
     storageRootOf: d.storageRootOf,
     unsupported: (_image, flavor) =>
