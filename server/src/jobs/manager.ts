@@ -12,13 +12,10 @@
  *   version on shutdown, and a restarted gateway resumes versions left INITIALIZING.
  */
 import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { Logger } from '../logger';
 import { Errors } from '../errors';
 import type { Principal } from '../auth/principal';
-import { defaultFlavorFor, type Flavor } from '../catalogue/flavors';
-import type { ImageEntry } from '../catalogue/images';
-import type { ImageCatalogue } from '../images/image-catalogue';
+import type { Flavor } from '../catalogue/flavors';
 import type { AccessControl } from '../policy/access-control';
 import { newInstanceId } from '../instances/manager';
 import type { InstanceManager } from '../instances/manager';
@@ -26,21 +23,20 @@ import { deletePrefix, type IObjectStore } from '../storage/object-store';
 import { SchedulerFullError, type ISchedulerAdapter, type LogChunk } from '../scheduler/scheduler';
 import { TERMINAL_STATUSES, parseVersionLabel, versionId, versionLabel, type JobRecord, type TaskReport, type VersionConfig, type VersionRecord, type WebhookConfig } from './job';
 import type { JobStore } from './job-store';
-import { checkInputs } from './inputs';
+import type { JobConfigCheck } from './config-check';
 import { stageNotebook, type NotebookStagingLimits } from './notebook-source';
 import { childDir, formatDirUrl, parseDirUrl, type ObjectLocation } from './object-url';
 import { jobAdvice, jobAllowedFrom, type JobOperation } from './state-machine';
 import type { VersionTracker } from './tracker';
-import { isPrivateAddress } from './webhooks';
-import { finishBootFile, type CreateJobRequest, type RerunRequest, type UpdateJobRequest } from './validate';
+import type { CreateJobRequest, RerunRequest, UpdateJobRequest } from './validate';
 
 export interface JobManagerOptions {
   store: JobStore;
   scheduler: ISchedulerAdapter;
   objects: IObjectStore;
   tracker: VersionTracker;
-  /** Presets and custom images; a bare `name:tag` is one of the job owner's. */
-  images: Pick<ImageCatalogue, 'resolve' | 'names'>;
+  /** Image, flavor, location and webhook checks of a version's configuration. */
+  check: JobConfigCheck;
   flavors: readonly Flavor[];
   /** SPEC §9 policies (`trainJob:*`); absent: the built-in roles only. */
   access?: Pick<AccessControl, 'authorize'>;
@@ -49,15 +45,6 @@ export interface JobManagerOptions {
   /** Where submitted notebooks' directories are copied (`s3://bucket/prefix/`). */
   stagingUrl: string;
   notebookLimits?: NotebookStagingLimits;
-  /**
-   * A user's storage root (SPEC §9: users reach only their own paths). When set, a non-admin's
-   * job locations must be under the owner's root; absent: any location.
-   */
-  storageRootOf?: (user: { id: string; name: string }) => Promise<{ bucket: string; prefix: string }>;
-  /** Webhooks may target loopback and private addresses (setting `webhookAllowPrivate`). */
-  webhookAllowPrivate?: boolean;
-  /** Why this scheduler/runtime cannot run an image and flavor (e.g. GPUs as host processes), or null. */
-  unsupported: (image: ImageEntry, flavor: Flavor) => string | null;
   /** Identifies this replica in the `pending` column. */
   replicaId: string;
   /** A version left INITIALIZING by another replica for this long is taken over. */
@@ -164,7 +151,7 @@ export class JobManager {
    */
   async create(p: Principal, req: CreateJobRequest): Promise<{ job: JobRecord; version: VersionRecord }> {
     await this._o.access?.authorize(p, 'trainJob:create');
-    this._checkWebhook(req.webhook);
+    this._o.check.webhook(req.webhook);
     const f = req.fields;
     const jobId = newInstanceId();
     let code: { codeUrl: string; bootFile: string; source: VersionConfig['source']; image?: string; staged?: ObjectLocation };
@@ -176,7 +163,7 @@ export class JobManager {
     try {
       const image = f.image ?? code.image;
       if (!image) throw Errors.VALIDATION('"image" is required: a name from GET /api/v1/images (the notebook\'s image, or a custom image saved from it)');
-      const config = await this._completeConfig(p, { id: p.userId, name: p.name }, {
+      const config = await this._o.check.complete(p, { id: p.userId, name: p.name }, {
         image,
         flavor: f.flavor ?? '',
         nodeCount: f.nodeCount ?? 1,
@@ -247,7 +234,7 @@ export class JobManager {
     const initializing = versions.find(v => v.status === 'INITIALIZING');
     if (initializing) this._refuse('rerun', job, initializing);
     const f = req.fields;
-    const config = await this._completeConfig(p, { id: job.ownerId, name: job.ownerName }, { ...base.config, ...f, source: f.codeUrl !== undefined ? { kind: 'url' } : base.config.source });
+    const config = await this._o.check.complete(p, { id: job.ownerId, name: job.ownerName }, { ...base.config, ...f, source: f.codeUrl !== undefined ? { kind: 'url' } : base.config.source });
     await this._assertRoom();
     const v = this._newVersion(job.id, job.latestVersion + 1, config, Date.now());
     if (!(await this._o.store.insertNextVersion(job.name, job.latestVersion, v))) {
@@ -315,7 +302,7 @@ export class JobManager {
   /** Updates the description and the webhook (any state). */
   async update(p: Principal, jobId: string, req: UpdateJobRequest): Promise<JobRecord> {
     await this.getJob(p, jobId, 'trainJob:update');
-    this._checkWebhook(req.webhook);
+    this._o.check.webhook(req.webhook);
     await this._o.store.updateJob(jobId, req);
     return this.getJob(p, jobId);
   }
@@ -341,26 +328,6 @@ export class JobManager {
       finishedAt: null,
       exitCode: null
     };
-  }
-
-  /**
-   * Checks image, flavor and object locations together; fills the default flavor.
-   * @param owner - the job's owner (whose custom images a bare `name:tag` means, whose storage root bounds the locations).
-   */
-  private async _completeConfig(p: Principal, owner: { id: string; name: string }, c: VersionConfig): Promise<VersionConfig> {
-    const image = await this._o.images.resolve(p, c.image, owner.id);
-    if (!image) throw Errors.IMAGE_NOT_FOUND(c.image, (await this._o.images.names(p, owner.id)).join(', '));
-    const flavors = this._o.flavors;
-    const flavor = c.flavor ? flavors.find(f => f.id === c.flavor) : defaultFlavorFor(flavors, image.chips[0]!);
-    if (!flavor) throw Errors.FLAVOR_NOT_FOUND(c.flavor || `(default for ${image.chips[0]})`, flavors.map(f => f.id).join(', '));
-    if (!image.chips.includes(flavor.chip)) throw Errors.FLAVOR_CHIP_MISMATCH(flavor.id, flavor.chip, image.name, image.chips.join('/'));
-    if (flavor.inviteOnly && p.role !== 'admin' && !p.flavorGrants?.includes(flavor.id)) throw Errors.FLAVOR_NOT_GRANTED(flavor.id);
-    const problem = this._o.unsupported(image, flavor);
-    if (problem) throw Errors.DRIVER_UNSUPPORTED(this._o.scheduler.kind, problem);
-    const out: VersionConfig = { ...c, image: image.name, flavor: flavor.id, bootFile: finishBootFile(c.codeUrl, c.bootFile) };
-    await this._checkLocations(p, owner, out);
-    await checkInputs(this._o.objects, out);
-    return out;
   }
 
   private async _assertRoom(): Promise<void> {
@@ -421,35 +388,6 @@ export class JobManager {
       await this._o.scheduler.remove(v.handle);
     } catch (err) {
       this._o.log.warn({ err, version: v.id }, 'releasing a deleted version failed');
-    }
-  }
-
-  /**
-   * Keeps a user's job inside their storage root: code (unless staged from a notebook by the
-   * gateway), data, outputs and logs. Administrators are not limited.
-   * @throws JOB_LOCATION_FORBIDDEN naming the field and the root.
-   */
-  private async _checkLocations(p: Principal, owner: { id: string; name: string }, c: VersionConfig): Promise<void> {
-    if (!this._o.storageRootOf || p.role === 'admin') return;
-    const root = await this._o.storageRootOf(owner);
-    const rootUrl = formatDirUrl({ bucket: root.bucket, prefix: root.prefix ? `${root.prefix.replace(/\/+$/, '')}/` : '' });
-    const fields: [string, string | null][] = [
-      ['codeUrl', c.source.kind === 'notebook' ? null : c.codeUrl],
-      ['dataUrl', c.dataUrl],
-      ['outputUrl', c.outputUrl],
-      ['logUrl', c.logUrl]
-    ];
-    for (const [field, url] of fields) {
-      if (url !== null && !url.startsWith(rootUrl)) throw Errors.JOB_LOCATION_FORBIDDEN(field, url, rootUrl);
-    }
-  }
-
-  /** Refuses webhook hosts that are plainly local (names resolving to them are refused at delivery). */
-  private _checkWebhook(w: WebhookConfig | null | undefined): void {
-    if (!w || this._o.webhookAllowPrivate) return;
-    const host = new URL(w.url).hostname.replace(/^\[|\]$/g, '');
-    if (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) && isPrivateAddress(host))) {
-      throw Errors.VALIDATION(`"webhook.url" points at ${host}, a loopback or private address; webhooks go to public addresses (an administrator can allow private ones: webhookAllowPrivate)`);
     }
   }
 

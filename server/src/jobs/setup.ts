@@ -14,6 +14,7 @@ import { selectScheduler } from '../scheduler/select';
 import { JobAgentService } from './agent-service';
 import { JobStore } from './job-store';
 import { JobManager } from './manager';
+import { JobConfigCheck } from './config-check';
 import { VersionTracker } from './tracker';
 import { WebhookDispatcher } from './webhooks';
 import { Errors } from '../errors';
@@ -102,15 +103,20 @@ export function createJobService(d: JobServiceDeps): JobService {
     scheduler,
     objects: d.objects,
     tracker,
-    images: d.images,
+    check: new JobConfigCheck({
+      objects: d.objects,
+      images: d.images,
+      flavors: config.flavors,
+      schedulerKind: scheduler.kind,
+      unsupported: (_image, flavor) =>
+        scheduler.unsupported?.({ cpus: flavor.cpus, memoryGiB: flavor.memoryGiB, accelerators: flavor.accelerators, chip: flavor.chip }) ?? null,
+      storageRootOf: d.storageRootOf,
+      webhookAllowPrivate: config.webhookAllowPrivate
+    }),
     flavors: config.flavors,
     access: d.access,
     instances: d.instances,
     stagingUrl: config.jobStagingUrl || `s3://${config.storageBucket}/jobs/`,
-    webhookAllowPrivate: config.webhookAllowPrivate,
-    storageRootOf: d.storageRootOf,
-    unsupported: (_image, flavor) =>
-      scheduler.unsupported?.({ cpus: flavor.cpus, memoryGiB: flavor.memoryGiB, accelerators: flavor.accelerators, chip: flavor.chip }) ?? null,
     replicaId: d.replicaId,
     log
   });
