@@ -102,6 +102,10 @@ export interface JobsSuiteOptions {
   gone: (gw: GatewayProcess, versionId: string) => Promise<boolean>;
   /** Ceiling for a version to end (Slurm's first scheduling pass is slower). */
   timeoutMs?: number;
+  /** Skips the suite (e.g. no Docker here). */
+  skip?: boolean;
+  /** Runs before the gateway starts (e.g. checks the images the jobs need). */
+  before?: () => Promise<void>;
 }
 
 interface Hook {
@@ -111,7 +115,7 @@ interface Hook {
 }
 
 export function describeJobsEndToEnd(o: JobsSuiteOptions): void {
-  describe(`training jobs on the ${o.name} scheduler`, () => {
+  describe.skipIf(o.skip === true)(`training jobs on the ${o.name} scheduler`, () => {
     let gw: GatewayProcess;
     let objects: FsObjectStore;
     let hookServer: Server;
@@ -129,6 +133,7 @@ export function describeJobsEndToEnd(o: JobsSuiteOptions): void {
       }, dataDir ? { dataDir } : {});
 
     beforeAll(async () => {
+      await o.before?.();
       hookServer = createServer((req, res) => {
         let body = '';
         req.on('data', c => (body += c));
