@@ -36,6 +36,12 @@ export interface ChannelContext {
   resolve(): Promise<AgentTarget>;
   /** Traffic on the channel (throttled by the caller). */
   onActivity(): void;
+  /**
+   * The SSH client's TCP socket, corked around each write of agent output: ssh2 writes one
+   * packet per `socket.write`, and a 64 KiB chunk makes two or more packets; corked, they
+   * leave in one `writev`.
+   */
+  socket?: { cork(): void; uncork(): void };
   log: Logger;
 }
 
@@ -158,15 +164,30 @@ function pipe(channel: ServerChannel, link: AgentLink, ctx: ChannelContext): voi
     }
     ctx.onActivity();
     const out = data[0] === STREAM_STDOUT ? channel : channel.stderr;
-    if (!out.write(data.subarray(1)) && !wsPaused) {
+    ctx.socket?.cork();
+    const ok = out.write(data.subarray(1));
+    ctx.socket?.uncork();
+    if (!ok && !wsPaused) {
       wsPaused = true;
       ws.pause();
       out.once('drain', resumeWs);
     }
   });
 
+  // SSH packets decrypted from one socket read leave for the agent in one writev.
+  const wsSocket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    wsSocket?.uncork();
+  };
   channel.on('data', (chunk: Buffer) => {
     ctx.onActivity();
+    if (!corked && wsSocket) {
+      corked = true;
+      wsSocket.cork();
+      process.nextTick(uncork);
+    }
     ws.send(chunk, { binary: true }, () => {
       if (channelPaused && ws.bufferedAmount < HIGH_WATER / 2) {
         channelPaused = false;

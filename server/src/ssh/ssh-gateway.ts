@@ -244,7 +244,7 @@ export class SshGateway {
   }
 
   private _serve(client: Connection, live: Live, port: number): void {
-    const sock = (client as unknown as { _sock?: { localAddress?: string; localPort?: number; remotePort?: number } })._sock;
+    const sock = (client as unknown as { _sock?: { localAddress?: string; localPort?: number; remotePort?: number; cork(): void; uncork(): void } })._sock;
     let last = 0;
     const ctx: ChannelContext = {
       client,
@@ -258,6 +258,7 @@ export class SshGateway {
           this._o.onActivity?.(live.instance.id);
         }
       },
+      ...(sock ? { socket: sock } : {}),
       log: this._o.log.child({ instance: live.instance.id, user: live.principal.name })
     };
     client.on('session', accept => {

@@ -55,7 +55,10 @@ function splice(channel: ServerChannel, link: AgentLink, ctx: ChannelContext): v
       return;
     }
     ctx.onActivity();
-    if (!channel.write(data) && !wsPaused) {
+    ctx.socket?.cork();
+    const ok = channel.write(data);
+    ctx.socket?.uncork();
+    if (!ok && !wsPaused) {
       wsPaused = true;
       ws.pause();
       channel.once('drain', () => {

@@ -81,9 +81,22 @@ async function spawnPiped(spec: SpawnSpec, events: ChildEvents): Promise<ISessio
       }
     }
   };
+  // Frames that arrive in one socket read go to the pipe in one writev: corked until the tick ends.
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    child.stdin!.uncork();
+  };
   return {
     pid,
-    write: data => child.stdin!.write(data),
+    write: data => {
+      if (!corked) {
+        corked = true;
+        child.stdin!.cork();
+        process.nextTick(uncork);
+      }
+      return child.stdin!.write(data);
+    },
     onDrain: cb => child.stdin!.once('drain', cb),
     endInput: () => child.stdin!.end(),
     resize: () => undefined,
