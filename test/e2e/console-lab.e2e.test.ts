@@ -115,5 +115,7 @@ describe('console and JupyterLab in a browser', () => {
     await consolePage.page.bringToFront();
     await consolePage.gotoJobs();
     await consolePage.waitForJobState('e2e-job', 'SUCCEEDED');
+    // The version's log, as the job page shows it: the launcher's lines and the boot file's exit.
+    await expect.poll(() => consolePage.jobLog('e2e-job'), { timeout: 20_000 }).toMatch(/nbg-job/);
   });
 });

@@ -14,10 +14,15 @@ export class ConsolePage {
     await this.page.goto(`/${hash}`);
   }
 
-  async signIn(user: string, password: string): Promise<void> {
+  /** Fills and sends the sign-in form (the page then goes where the console sends it). */
+  async submitSignIn(user: string, password: string): Promise<void> {
     await this.page.getByLabel('User name').fill(user);
     await this.page.getByLabel('Password').fill(password);
     await this.page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  async signIn(user: string, password: string): Promise<void> {
+    await this.submitSignIn(user, password);
     await this.page.getByRole('navigation', { name: 'Main' }).waitFor();
   }
 
@@ -70,6 +75,32 @@ export class ConsolePage {
     const lab = new LabPage(tab);
     await lab.waitReady();
     return lab;
+  }
+
+  /** Clicks an instance action button (Start, Stop, Delete), confirming a deletion. */
+  async act(name: string, action: 'Start' | 'Stop' | 'Delete'): Promise<void> {
+    await this.page.getByRole('button', { name: `${action} ${name}` }).first().click();
+    if (action === 'Delete') await this.page.locator('dialog').getByRole('button', { name: 'Delete' }).click();
+  }
+
+  /** Opens an instance's page from the list. */
+  async openInstance(name: string): Promise<void> {
+    await this.goto('#/notebooks');
+    await this.page.locator(`tr[data-instance="${name}"] a`).first().click();
+    await this.page.getByRole('heading', { name, exact: true }).waitFor();
+  }
+
+  async signOut(): Promise<void> {
+    await this.page.getByRole('button', { name: 'Sign out' }).click();
+    await this.page.getByRole('button', { name: 'Sign in' }).waitFor();
+  }
+
+  /** The text of a job version's log on the job's page. */
+  async jobLog(jobName: string): Promise<string> {
+    await this.page.locator(`tr[data-job="${jobName}"] a`).first().click();
+    const log = this.page.locator('pre.log');
+    await log.waitFor();
+    return log.innerText();
   }
 
   async gotoJobs(): Promise<void> {

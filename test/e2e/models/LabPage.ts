@@ -149,6 +149,16 @@ export class LabPage {
     return { label, checked };
   }
 
+  /** Chooses a theme from Settings › Theme. */
+  async chooseTheme(theme: 'JupyterLab Light' | 'JupyterLab Dark'): Promise<void> {
+    await this.execute('apputils:change-theme', { theme });
+    await this.page.waitForSelector(`body[data-jp-theme-name="${theme}"]`, { state: 'attached' });
+  }
+
+  async theme(): Promise<string | null> {
+    return this.page.locator('body').getAttribute('data-jp-theme-name');
+  }
+
   /** Lists the file browser's current directory. */
   async files(): Promise<string[]> {
     await this.execute('filebrowser:refresh');

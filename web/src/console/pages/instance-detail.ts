@@ -12,7 +12,7 @@ import { countdown, dateTime, isTransitional } from '../logic/format';
 import { can, leaseOf } from '../logic/instance-view';
 import { flavorsForImage } from '../logic/catalogue';
 import { hostAlias, sshCommand, sshConfigBlock, type SshEndpoint } from '../logic/ssh-config';
-import { parseAllowList } from '../logic/validate';
+import { LEASE_MAX_HOURS, LEASE_MIN_HOURS, leaseHoursProblem, parseAllowList } from '../logic/validate';
 import { ResponseError } from '../api/restapi';
 import type { InstanceSshInfo } from '../api/wire';
 
@@ -115,10 +115,32 @@ export async function instanceDetailPage(ctx: AppContext, params: Record<string,
       }
     });
 
+    const lease = inst.autoStop;
+    const hours = h('input', { type: 'number', min: LEASE_MIN_HOURS, max: LEASE_MAX_HOURS, step: 1, value: lease?.timingHours ? String(lease.timingHours) : '', placeholder: 'off' });
+    const idle = h('input', { type: 'number', min: 1, max: 10080, step: 1, value: lease?.idleMinutes ? String(lease.idleMinutes) : '', placeholder: 'off' });
+    const hoursF = field('detail-hours', 'Stop after (hours)', hours, `${LEASE_MIN_HOURS}–${LEASE_MAX_HOURS} hours from each start or renewal; empty: no timed stop.`);
+    const idleF = field('detail-idle', 'Stop when idle for (minutes)', idle, 'Empty: never for idleness. A busy kernel counts as activity.');
+    const saveLease = h('button', { type: 'button', class: 'btn' }, 'Save auto-stop');
+    saveLease.addEventListener('click', async () => {
+      const timingHours = hours.value === '' ? null : Number(hours.value);
+      const idleMinutes = idle.value === '' ? null : Number(idle.value);
+      const p = timingHours === null ? null : leaseHoursProblem(timingHours);
+      hoursF.setError(p);
+      if (p) return;
+      try {
+        await ctx.api.setLease(inst.id, { timingHours, idleMinutes });
+        inst = await ctx.api.getInstance(inst.id);
+        toast('Auto-stop saved');
+        renderSummary();
+      } catch (err) {
+        idleF.setError(errorText(err));
+      }
+    });
+
     mount(manage,
       h('h2', { id: 'manage-title' }, 'Manage'),
       h('div', { class: 'grid2' },
-        h('div', null, flavorF.el, saveFlavor),
+        h('div', null, flavorF.el, saveFlavor, hoursF.el, idleF.el, saveLease),
         h('div', null,
           field('detail-img-name', 'Image name', imgName).el,
           field('detail-img-tag', 'Tag', imgTag, 'Installed pip packages are kept; ~/work is not part of the image.').el,
