@@ -69,6 +69,8 @@ describe('console and JupyterLab in a browser', () => {
     });
     expect(put.status).toBe(204);
     lab = await consolePage.openLab('e2e-nb');
+    // Our Instance plug-in in the status bar.
+    await expect.poll(() => lab.page.locator('.nbg-InstanceStatus').innerText()).toBe('e2e-nb · RUNNING');
     await lab.newNotebook();
     expect(await lab.runCell('6*7')).toBe('42');
     await lab.save('e2e-train.ipynb');
