@@ -238,11 +238,27 @@ export function describeJobsEndToEnd(o: JobsSuiteOptions): void {
     it('should cancel a long job, which then leaves the scheduler', async () => {
       const job = await createJob({ name: 'long', codeUrl: 's3://code/long/', bootFile: 'train.py' });
       await until(job.id, ['RUNNING']);
-      await waitFor(async () => (await log(job.id)).includes('tick'), 'the job printing', timeout);
+      // The log streams while the job runs (follow=true), and the stream ends with the version.
+      const follow = await gw.api(`/api/v1/jobs/${job.id}/versions/V0001/logs?follow=true`, { token: gw.adminToken });
+      const reader = follow.body!.getReader();
+      const decoder = new TextDecoder();
+      let streamed = '';
+      while (!streamed.includes('tick 3')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        streamed += decoder.decode(value, { stream: true });
+      }
+      expect(streamed).toContain('tick 3');
       const stopped = await api<TrainingJobVersion>(`/api/v1/jobs/${job.id}/versions/V0001/stop`, { method: 'POST' });
       expect(stopped.status).toBe(200);
       expect(stopped.body.status).toBe('CANCELED');
       expect(stopped.body.statusReason).toBe('stopped by admin');
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        streamed += decoder.decode(value, { stream: true });
+      }
+      expect(streamed).toMatch(/being canceled/);
       await waitFor(() => o.gone(gw, `${job.id}-V0001`), 'the scheduler to drop it', 30_000, 200);
       const again = await api<{ code: string; message: string }>(`/api/v1/jobs/${job.id}/versions/V0001/stop`, { method: 'POST' });
       expect(again.status).toBe(409);
