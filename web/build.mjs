@@ -41,7 +41,11 @@ export const DISABLED_PLUGINS = [
   '@jupyterlab/application-extension:dirty',
   // They need the LSP connection manager of the excluded lsp-extension.
   '@jupyterlab/fileeditor-extension:language-server',
-  '@jupyterlab/notebook-extension:language-server'
+  '@jupyterlab/notebook-extension:language-server',
+  // They ask the server for nbconvert's export formats (`<base>api/nbconvert`), which the
+  // agent does not serve: an uncaught 404 at every start and an empty "Save and Export" menu.
+  '@jupyterlab/notebook-extension:export',
+  '@jupyterlab/notebook-extension:update-raw-mimetype'
 ];
 
 /** Largest SVG inlined into CSS as a data URL (JupyterLab's webpack svg-url-loader rule). */
