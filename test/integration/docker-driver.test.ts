@@ -140,6 +140,18 @@ describe.skipIf(!usable)('DockerDriver', () => {
       await driver.purgeStorage(spec);
     }, 60_000);
 
+    it('should refuse GPU and Ascend flavors on a host without them', async () => {
+      const { existsSync } = await import('node:fs');
+      const { DEFAULT_FLAVORS } = await import('../../server/src/catalogue/flavors');
+      const flavor = (id: string) => DEFAULT_FLAVORS.find(f => f.id === id)!;
+      expect(driver.unsupported(catalogueImage(IMAGE), flavor('cpu.2u8g'))).toBeNull();
+      expect(driver.unsupported(catalogueImage(IMAGE), flavor('gpu.1x'))).toBe('image "python3.11-cpu-debian12" supports cpu, not gpu');
+      if (!existsSync('/dev/nvidia0') && !existsSync('/dev/davinci0')) {
+        expect(driver.unsupported(catalogueImage('pytorch2.1-cuda12.1-ubuntu22.04'), flavor('gpu.1x'))).toBe('this Docker host has no NVIDIA GPUs (no nvidia runtime, no /dev/nvidia*)');
+        expect(driver.unsupported(catalogueImage('mindspore2.2-cann7.0-euleros2.10'), flavor('ascend.1x'))).toBe('this Docker host has no Ascend NPUs (no /dev/davinci*)');
+      }
+    });
+
     it('should refuse an image that is not built, naming the command that builds it', async () => {
       const spec = contractSpec({ ...catalogueImage(IMAGE), name: 'missing1.0-cpu-debian12', ref: 'nbgateway/missing1.0-cpu-debian12:latest' });
       await expect(driver.start(spec, null, { signal: AbortSignal.timeout(10_000) })).rejects.toThrow(

@@ -8,6 +8,7 @@ import { SpawnError, type Endpoint, type InstanceSpec } from '../driver';
 import { describeExit } from './container-spec';
 import type { ContainerWatcher } from './docker-events';
 
+/** What `waitForAgent` watches: the agent's endpoint and the container it runs in. */
 export interface WaitForAgentOptions {
   docker: Docker;
   watcher: ContainerWatcher;

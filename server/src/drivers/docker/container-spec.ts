@@ -47,6 +47,7 @@ export interface AcceleratorAssignment {
   count: number;
 }
 
+/** Everything `containerCreateOptions` needs; host paths are resolved by the driver. */
 export interface ContainerSpecInput {
   spec: InstanceSpec;
   /** Container name (`<prefix><id>`). */

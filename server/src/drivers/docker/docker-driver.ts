@@ -32,6 +32,7 @@ import { DockerImageOps } from './image-ops';
 import { LoopVolumes } from './loop-volumes';
 import { UserNetworks, statusOf } from './user-networks';
 
+/** Wiring of the Docker driver (from the gateway config, or from tests). */
 export interface DockerDriverOptions {
   docker: Docker;
   /** Prefix of every container, network and image name this gateway creates (`nbg-`). */
@@ -64,6 +65,9 @@ interface DockerState extends DriverState {
 
 type ContainerInfo = Docker.ContainerInspectInfo;
 
+/**
+ * `IRuntimeDriver` on dockerd; `init()` before use, `dispose()` stops watching (never stops instances).
+ */
 export class DockerDriver implements IRuntimeDriver {
   readonly kind = 'docker';
   readonly images: DockerImageOps;

@@ -14,6 +14,7 @@ import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../logger';
 
+/** What the cache knows of one of our containers. */
 export interface ContainerView {
   containerId: string;
   instanceId: string;
@@ -29,6 +30,7 @@ interface DockerEvent {
   Actor?: { ID?: string; Attributes?: Record<string, string> };
 }
 
+/** The events-fed cache; `start()` lists and subscribes, `dispose()` unsubscribes (idempotent). */
 export class ContainerWatcher {
   private readonly _byContainer = new Map<string, ContainerView>();
   private readonly _listeners = new Set<(instanceId: string) => void>();

@@ -28,6 +28,7 @@ import { SpawnError } from '../driver';
 
 const execFileP = promisify(execFile);
 
+/** Where volumes live, their unit, and who owns their root. */
 export interface LoopVolumesOptions {
   /** Where volume files (`<id>.ext4`) and mount points (`mnt/<id>`) live. */
   dir: string;
@@ -39,6 +40,7 @@ export interface LoopVolumesOptions {
   log: Logger;
 }
 
+/** Creates, mounts, unmounts and purges the instances' `~/work` volumes. */
 export class LoopVolumes {
   constructor(private readonly _o: LoopVolumesOptions) {}
 

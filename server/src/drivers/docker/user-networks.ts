@@ -14,6 +14,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../logger';
 import { SpawnError } from '../driver';
 
+/** Naming, labels and the address pool of the per-user networks. */
 export interface UserNetworksOptions {
   /** Name prefix of everything this gateway creates (`nbg-`). */
   prefix: string;
@@ -25,6 +26,7 @@ export interface UserNetworksOptions {
   log: Logger;
 }
 
+/** Creates and removes the per-user bridge networks. */
 export class UserNetworks {
   private readonly _locks = new Map<string, Promise<unknown>>();
 
@@ -143,6 +145,7 @@ function hashIndex(s: string, n: number): number {
   return h % n;
 }
 
+/** The HTTP status of a dockerode error (404 missing, 304 not modified, 409 conflict). */
 export function statusOf(err: unknown): number | undefined {
   return (err as { statusCode?: number }).statusCode;
 }
