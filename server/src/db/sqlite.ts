@@ -84,7 +84,9 @@ export class SqliteDatabase extends SqliteHandle {
   }
 
   override async transaction<T>(fn: (tx: ISqlDatabase) => Promise<T>): Promise<T> {
-    await this._waitForTx();
+    // Checked and claimed with no await in between: when a transaction ends, every waiter
+    // wakes, and only the first to run may begin the next one (the others wait again).
+    while (this._tx) await this._tx;
     let release!: () => void;
     this._tx = new Promise<void>(r => (release = r));
     const tx = new SqliteHandle(this._db, async () => undefined);

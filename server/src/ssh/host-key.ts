@@ -9,6 +9,7 @@
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { utils } from 'ssh2';
+import { generateEd25519Pair } from './ed25519';
 import { fingerprintOf } from './ssh-keys';
 
 export const HOST_KEY_FILE = 'ssh_host_ed25519_key';
@@ -29,7 +30,7 @@ export async function loadOrCreateHostKey(dir: string): Promise<HostKey> {
     throw err;
   });
   if (privateKey === null) {
-    const pair = utils.generateKeyPairSync('ed25519', { comment: 'nbgateway host key' });
+    const pair = generateEd25519Pair('nbgateway host key');
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     // Write, then link into place: a process starting at the same moment never reads half a
     // key, and when two create one at once, the first link wins and both use that key.

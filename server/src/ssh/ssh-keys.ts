@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { utils } from 'ssh2';
 import { Errors } from '../errors';
+import { generateEd25519Pair } from './ed25519';
 
 /** Key types accepted for sign-in, strongest first. */
 export const ACCEPTED_KEY_TYPES = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'] as const;
@@ -77,7 +78,7 @@ export function fingerprintOf(blob: Buffer): string {
  *   parsed public key.
  */
 export function generateEd25519(comment: string): { privateKey: string; publicKey: PublicKeyInfo } {
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
+  const pair = generateEd25519Pair(comment);
   const publicKey = parsePublicKey(pair.public);
   return { privateKey: pair.private, publicKey: { ...publicKey, comment } };
 }

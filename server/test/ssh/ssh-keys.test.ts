@@ -3,6 +3,7 @@
  * fingerprints identical to OpenSSH's.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -74,5 +75,51 @@ describe('ssh-keys', () => {
     expect(derived.split(' ').slice(0, 2).join(' ')).toBe(publicKey.openssh);
     expect(publicKey.fingerprint).toBe(fingerprintOf(publicKey.blob));
     expect(publicKey.comment).toBe('alice@nbgateway:laptop');
+  });
+});
+
+describe('ed25519 generation', () => {
+  it('should encode keys whose public half starts with a zero byte (ssh2 1.17 cannot)', async () => {
+    const { ed25519FromSeed } = await import('../../src/ssh/ed25519');
+    // Find a seed whose public key starts with 0x00 (1 in 256).
+    let pair: { private: string; public: string } | undefined;
+    for (let i = 0; i < 5_000 && !pair; i++) {
+      const candidate = ed25519FromSeed(createHash('sha256').update(`seed-${i}`).digest(), 'zero');
+      if (Buffer.from(candidate.public.split(' ')[1]!, 'base64')[19] === 0) pair = candidate;
+    }
+    expect(pair, 'a seed with a leading zero byte').toBeDefined();
+    const pub = parsePublicKey(pair!.public);
+    expect(pub.blob.length).toBe(51);
+    const priv = utils.parseKey(pair!.private);
+    expect(priv).not.toBeInstanceOf(Error);
+    expect((priv as { getPublicSSH(): Buffer }).getPublicSSH().equals(pub.blob)).toBe(true);
+    // And it signs what it claims: ssh2 verifies a signature made with the generated private key.
+    const sig = (priv as { sign(d: Buffer): Buffer }).sign(Buffer.from('hello'));
+    expect((utils.parseKey(pair!.public) as { verify(d: Buffer, s: Buffer): boolean }).verify(Buffer.from('hello'), sig)).toBe(true);
+  });
+
+  it('should generate hundreds of pairs that all parse', () => {
+    for (let i = 0; i < 600; i++) expect(() => generateEd25519(`k${i}`)).not.toThrow();
+  });
+
+  it.runIf(HAS_KEYGEN)('should write a zero-leading key that ssh-keygen reads', async () => {
+    const { ed25519FromSeed } = await import('../../src/ssh/ed25519');
+    for (let i = 0; i < 5_000; i++) {
+      const candidate = ed25519FromSeed(createHash('sha256').update(`seed-${i}`).digest(), 'zero');
+      if (Buffer.from(candidate.public.split(' ')[1]!, 'base64')[19] !== 0) continue;
+      const file = join(dir2, 'zero');
+      await writeFile(file, candidate.private, { mode: 0o600 });
+      expect(execFileSync('ssh-keygen', ['-y', '-f', file]).toString().trim().split(' ').slice(0, 2)).toEqual(candidate.public.split(' ').slice(0, 2));
+      return;
+    }
+    throw new Error('no seed found');
+  });
+
+  let dir2: string;
+  beforeAll(async () => {
+    dir2 = await mkdtemp(join(tmpdir(), 'nbg-ed25519-'));
+  });
+  afterAll(async () => {
+    await rm(dir2, { recursive: true, force: true });
   });
 });
