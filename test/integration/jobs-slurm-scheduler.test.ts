@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../server/src/logger';
 import { SlurmScheduler } from '../../server/src/scheduler/slurm-scheduler';
-import { FAKE_LAUNCHER, describeSchedulerContract, launchSpec, statusUntil } from '../../server/test/scheduler/scheduler-contract';
+import { FAKE_LAUNCHER, describeSchedulerContract, subjectIn, launchSpec, statusUntil } from '../../server/test/scheduler/scheduler-contract';
 import { startSlurm, type SlurmCluster } from '../utils/slurm';
 
 let cluster: SlurmCluster;
@@ -27,23 +27,7 @@ const make = (sharedDir: string): SlurmScheduler =>
     packTasks: true, stopTimeoutMs: 20_000, log: createLogger('silent')
   });
 
-describeSchedulerContract('SlurmScheduler', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'nbg-slurm-shared-'));
-  let current = make(dir);
-  return {
-    get scheduler() {
-      return current;
-    },
-    async reopen() {
-      current = make(dir);
-      return current;
-    },
-    async dispose() {
-      await current.dispose();
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
-});
+describeSchedulerContract('SlurmScheduler', () => subjectIn('nbg-slurm-shared-', dir => make(dir)));
 
 describe('SlurmScheduler', () => {
   it('should ask Slurm for the flavor\'s resources and drop a canceled job from squeue', async () => {

@@ -9,28 +9,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger';
 import { LocalScheduler } from '../../src/scheduler/local-scheduler';
 import { SchedulerFullError } from '../../src/scheduler/scheduler';
-import { FAKE_LAUNCHER, describeSchedulerContract, launchSpec, statusUntil } from './scheduler-contract';
+import { FAKE_LAUNCHER, describeSchedulerContract, subjectIn, launchSpec, statusUntil } from './scheduler-contract';
 
 const make = (dir: string, o: { concurrency?: number; queueMax?: number } = {}): LocalScheduler =>
   new LocalScheduler({ dir, launcher: FAKE_LAUNCHER, concurrency: o.concurrency ?? 4, queueMax: o.queueMax ?? 10, stopTimeoutMs: 3_000, log: createLogger('silent') });
 
-describeSchedulerContract('LocalScheduler', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'nbg-local-sched-'));
-  let current = make(dir);
-  return {
-    get scheduler() {
-      return current;
-    },
-    async reopen() {
-      current = make(dir);
-      return current;
-    },
-    async dispose() {
-      await current.dispose();
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
-});
+describeSchedulerContract('LocalScheduler', () => subjectIn('nbg-local-sched-', dir => make(dir)));
 
 describe('LocalScheduler', () => {
   let dir: string | undefined;

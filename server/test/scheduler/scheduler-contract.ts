@@ -5,7 +5,9 @@
  * adapter, so the suite needs no gateway.
  */
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ISchedulerAdapter, LaunchSpec, SchedulerHandle, SchedulerStatus } from '../../src/scheduler/scheduler';
 
@@ -16,6 +18,28 @@ export interface ContractSubject {
   /** A second adapter over the same state, as a restarted gateway makes. */
   reopen(): Promise<ISchedulerAdapter>;
   dispose(): Promise<void>;
+}
+
+/**
+ * A contract subject over a temporary directory: `make` builds an adapter on it, `reopen`
+ * builds another on the same directory (a restarted gateway), `dispose` removes it all.
+ */
+export async function subjectIn(prefix: string, make: (dir: string) => ISchedulerAdapter): Promise<ContractSubject> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  let current = make(dir);
+  return {
+    get scheduler() {
+      return current;
+    },
+    async reopen() {
+      current = make(dir);
+      return current;
+    },
+    async dispose() {
+      await current.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
 }
 
 export function launchSpec(tasks: number, env: Record<string, string>): LaunchSpec {
