@@ -261,6 +261,7 @@ export class DockerDriver implements IRuntimeDriver {
       await this._o.docker.getImage(image.ref).inspect();
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
+      if (image.ownerId !== undefined) throw new SpawnError(`custom image ${image.name} (${image.ref}) is not on this Docker host any more`, { reason: 'image', status: 503 });
       throw new SpawnError(`image ${image.ref} is not built on this host; an administrator runs "images/build ${image.name}"`, { reason: 'image', status: 503 });
     }
   }
