@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { jobRequest } from '../../extensions/training-job-extension/src/request';
 import { parseParameters } from '../../extensions/training-job-extension/src/request';
 import { planText, progressText } from '../../extensions/sync-extension/src/limits';
-import { countdown } from '../../extensions/instance-extension/src/model';
 import { leaseExpiry, type IGatewayInstance } from '../../extensions/lab-services/src/gateway';
 
 describe('JupyterLab plug-ins (logic)', () => {
@@ -34,7 +33,5 @@ describe('JupyterLab plug-ins (logic)', () => {
     const inst = { autoStop: { timingHours: 2, expiresAt: '2026-11-22T12:00:00Z', idleMinutes: null, idleStopAt: null } } as IGatewayInstance;
     expect(leaseExpiry(inst)).toBe(Date.parse('2026-11-22T12:00:00Z'));
     expect(leaseExpiry({ ...inst, autoStop: null })).toBeNull();
-    expect(countdown(3_725_000)).toBe('1h 02m');
-    expect(countdown(-1)).toBe('now');
   });
 });

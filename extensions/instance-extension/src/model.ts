@@ -97,15 +97,3 @@ export class InstanceModel implements IDisposable {
     Signal.clearData(this);
   }
 }
-
-/** `2h 05m`, `4m 09s`, `12s`. */
-export function countdown(ms: number): string {
-  if (ms <= 0) return 'now';
-  const s = Math.floor(ms / 1000);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  if (h > 0) return `${h}h ${pad(m)}m`;
-  if (m > 0) return `${m}m ${pad(s % 60)}s`;
-  return `${s}s`;
-}

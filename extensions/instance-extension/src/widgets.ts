@@ -1,12 +1,19 @@
 import { Dialog, showDialog, showErrorMessage, Notification } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
-import { countdown, type InstanceModel } from './model';
+import { countdown } from '@nbgateway/lab-services';
+import type { InstanceModel } from './model';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text = ''): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
   if (text) e.textContent = text;
   return e;
+}
+
+/** `stops in 2h 05m`, or `stopping…` once the lease has ended. */
+function stopsIn(at: number): string {
+  const left = at - Date.now();
+  return left > 0 ? `stops in ${countdown(left)}` : 'stopping…';
 }
 
 /** `nb1 · RUNNING · stops in 2h 05m` in the status bar; a click opens the panel. */
@@ -27,7 +34,7 @@ export class InstanceStatusItem extends Widget {
     const inst = this._model.instance;
     const at = this._model.leaseExpiresAt;
     const parts = [this._model.info.name, inst?.status ?? '…'];
-    if (at !== null && inst?.status === 'RUNNING') parts.push(`stops in ${countdown(at - Date.now())}`);
+    if (at !== null && inst?.status === 'RUNNING') parts.push(stopsIn(at));
     this.node.textContent = parts.join(' · ');
     this.node.dataset.status = inst?.status ?? '';
   }
@@ -83,7 +90,7 @@ export class InstancePanel extends Widget {
   private _renderLease(): void {
     const at = this._model.leaseExpiresAt;
     const inst = this._model.instance;
-    this._lease.textContent = at === null ? 'no timed stop' : inst?.status === 'RUNNING' ? `stops in ${countdown(at - Date.now())}` : 'paused';
+    this._lease.textContent = at === null ? 'no timed stop' : inst?.status === 'RUNNING' ? stopsIn(at) : 'paused';
   }
 
   private _render(): void {

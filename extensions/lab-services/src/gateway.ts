@@ -1,5 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { URLExt } from '@jupyterlab/coreutils';
+import { readCookie, readEvents } from './browser';
 
 /** An error answer of the gateway or the agent, with the message meant for people. */
 export class GatewayError extends Error {
@@ -16,14 +17,6 @@ export class GatewayError extends Error {
   get isMissingRoute(): boolean {
     return this.status === 404 && (this.code === 'NB_ERR_NOT_FOUND' || this.code === 'Not Found');
   }
-}
-
-function cookie(name: string): string | undefined {
-  for (const part of document.cookie.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
 }
 
 async function toError(res: Response): Promise<GatewayError> {
@@ -45,7 +38,7 @@ export async function gatewayRequest<T>(apiUrl: string, method: string, path: st
   const headers = new Headers(init.headers);
   if (!headers.has('Accept')) headers.set('Accept', 'application/json');
   if (body !== undefined) headers.set('Content-Type', 'application/json');
-  const xsrf = cookie('_xsrf');
+  const xsrf = readCookie('_xsrf');
   if (xsrf && method !== 'GET') headers.set('X-XSRFToken', xsrf);
   const res = await fetch(URLExt.join(apiUrl, path), { ...init, method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   if (!res.ok) throw await toError(res);
@@ -63,34 +56,8 @@ export async function agentRequest<T>(method: string, path: string, body?: unkno
 }
 
 /** Reads a `text/event-stream` response, calling `on(event, data)` per event. */
-export async function readEventStream(res: Response, on: (event: string, data: unknown) => void): Promise<void> {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buf = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    buf += decoder.decode(value ?? new Uint8Array(), { stream: !done });
-    let sep: number;
-    while ((sep = buf.search(/\r?\n\r?\n/)) >= 0) {
-      const block = buf.slice(0, sep);
-      buf = buf.slice(sep).replace(/^\r?\n\r?\n/, '');
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split(/\r?\n/)) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      if (data.length) {
-        const text = data.join('\n');
-        try {
-          on(event, JSON.parse(text));
-        } catch {
-          on(event, text);
-        }
-      }
-    }
-    if (done) return;
-  }
+export function readEventStream(res: Response, on: (event: string, data: unknown) => void): Promise<void> {
+  return readEvents(res.body!, on);
 }
 
 /** An instance as the gateway describes it (the fields the plug-ins use). */

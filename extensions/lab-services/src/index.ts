@@ -5,3 +5,4 @@
  */
 export * from './page';
 export * from './gateway';
+export * from './browser';

@@ -7,7 +7,7 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/applica
 import { Dialog, ICommandPalette, Notification, showDialog } from '@jupyterlab/apputils';
 import { IMainMenu } from '@jupyterlab/mainmenu';
 import { Widget } from '@lumino/widgets';
-import { GatewayError, instanceInfo, readEventStream, type IInstanceInfo } from '@nbgateway/lab-services';
+import { GatewayError, instanceInfo, readCookie, readEventStream, type IInstanceInfo } from '@nbgateway/lab-services';
 import { URLExt } from '@jupyterlab/coreutils';
 
 export const CommandIDs = { save: 'nbg:save-as-image' } as const;
@@ -70,8 +70,8 @@ function problem(f: ISaveForm): string | null {
  */
 export async function saveAsImage(info: IInstanceInfo, form: ISaveForm, onProgress: (message: string, progress?: number) => void): Promise<string> {
   const headers: Record<string, string> = { Accept: 'text/event-stream', 'Content-Type': 'application/json' };
-  const xsrf = document.cookie.split(';').map(s => s.trim()).find(s => s.startsWith('_xsrf='));
-  if (xsrf) headers['X-XSRFToken'] = decodeURIComponent(xsrf.slice(6));
+  const xsrf = readCookie('_xsrf');
+  if (xsrf) headers['X-XSRFToken'] = xsrf;
   const res = await fetch(URLExt.join(info.apiUrl, 'notebooks', encodeURIComponent(info.id), 'images'), {
     method: 'POST', credentials: 'same-origin', headers, body: JSON.stringify({ name: form.name, tag: form.tag, description: form.description || undefined })
   });

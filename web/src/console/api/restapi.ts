@@ -11,6 +11,9 @@
  */
 import type { NotebookInstance, Page, ImageInfo, FlavorInfo, LoginResponse, Health } from '../../../../server/src/api/types';
 import type { AuditRecord } from '../../../../server/src/audit/audit';
+import { readCookie, readEvents } from '../../../../extensions/lab-services/src/browser';
+
+export { readEvents };
 import type { CreateJobRequest, CreatedSshKey, CustomImage, InstanceSshInfo, Job, JobVersion, LeaseInfo, Me, Progress, SaveProgress, SshKey } from './wire';
 
 /** The server answered with an error body `{ error, code, message, details? }`. */
@@ -61,15 +64,6 @@ export interface CreateInstanceBody {
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const enc = encodeURIComponent;
 
-function documentCookie(name: string): string | undefined {
-  if (typeof document === 'undefined') return undefined;
-  for (const part of document.cookie.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
-}
-
 export class InstanceAPIClient {
   private readonly _base: string;
   private readonly _fetch: typeof fetch;
@@ -78,7 +72,7 @@ export class InstanceAPIClient {
   constructor(private readonly _o: ClientOptions = {}) {
     this._base = (_o.baseUrl ?? '').replace(/\/$/, '');
     this._fetch = _o.fetch ?? globalThis.fetch.bind(globalThis);
-    this._cookie = _o.cookie ?? documentCookie;
+    this._cookie = _o.cookie ?? (name => readCookie(name));
   }
 
   // ---- session ---------------------------------------------------------------------------
@@ -308,38 +302,5 @@ export class InstanceAPIClient {
     if (!expected.includes(res.status)) throw await this._error(res, method, path.split('?')[0]!);
     if (res.status === 204 || res.status === 404) return undefined as T;
     return (await res.json()) as T;
-  }
-}
-
-/** Reads a `text/event-stream` body, calling `on(event, data)` for each event. */
-export async function readEvents(body: ReadableStream<Uint8Array>, on: (event: string, data: unknown) => void): Promise<void> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buf = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    buf += decoder.decode(value ?? new Uint8Array(), { stream: !done });
-    let sep: number;
-    while ((sep = buf.search(/\r?\n\r?\n/)) >= 0) {
-      const block = buf.slice(0, sep);
-      buf = buf.slice(sep).replace(/^\r?\n\r?\n/, '');
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split(/\r?\n/)) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      if (data.length) {
-        const text = data.join('\n');
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          /* plain text event */
-        }
-        on(event, parsed);
-      }
-    }
-    if (done) return;
   }
 }

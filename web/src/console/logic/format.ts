@@ -2,20 +2,7 @@
  * Formatting for people: countdowns, sizes, times, and the tone of a state.
  */
 
-/** `2h 05m`, `4m 09s`, `12s`; `expired` at or below zero. */
-export function countdown(ms: number): string {
-  if (ms <= 0) return 'expired';
-  const s = Math.floor(ms / 1000);
-  const d = Math.floor(s / 86_400);
-  const hh = Math.floor((s % 86_400) / 3600);
-  const mm = Math.floor((s % 3600) / 60);
-  const ss = s % 60;
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  if (d > 0) return `${d}d ${pad(hh)}h`;
-  if (hh > 0) return `${hh}h ${pad(mm)}m`;
-  if (mm > 0) return `${mm}m ${pad(ss)}s`;
-  return `${ss}s`;
-}
+export { countdown } from '../../../../extensions/lab-services/src/browser';
 
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
