@@ -9,6 +9,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { utils } from 'ssh2';
+// ssh2's own ed25519 generator writes a malformed key 1 time in 256 (see src/ssh/ed25519.ts).
+import { generateEd25519Pair } from '../../src/ssh/ed25519';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpError } from '../../src/errors';
 import { fingerprintOf, generateEd25519, parsePublicKey } from '../../src/ssh/ssh-keys';
@@ -36,7 +38,7 @@ describe('ssh-keys', () => {
   });
 
   it('should accept ed25519, ECDSA and RSA ≥ 2048 keys with their comments', () => {
-    const ed = utils.generateKeyPairSync('ed25519', { comment: 'me@laptop' });
+    const ed = generateEd25519Pair('me@laptop');
     const k = parsePublicKey(`  ${ed.public}\n`);
     expect(k).toMatchObject({ type: 'ssh-ed25519', comment: 'me@laptop', bits: 256 });
     expect(k.openssh).toBe(ed.public.split(' ').slice(0, 2).join(' '));
@@ -47,13 +49,13 @@ describe('ssh-keys', () => {
   it('should refuse what is not a usable public key, saying why', () => {
     expect(refusal(undefined)).toMatch(/"publicKey" is required/);
     expect(refusal('')).toMatch(/"publicKey" is required/);
-    expect(refusal(utils.generateKeyPairSync('ed25519').private)).toMatch(/private key/);
+    expect(refusal(generateEd25519Pair('').private)).toMatch(/private key/);
     expect(refusal(utils.generateKeyPairSync('rsa', { bits: 1024 }).public)).toMatch(/has 1024 bits; at least 2048/);
     expect(refusal('ssh-dss AAAAB3NzaC1kc3MAAACBAP')).toMatch(/DSA keys are insecure/);
     expect(refusal('sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t')).toMatch(/security-key types/);
     expect(refusal('command="ls" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHjkY7/pZa4FwC368K3Cf+lUo0fjWzlyBxSNdLE7LDQf')).toMatch(/not a key type we accept/);
     expect(refusal('ssh-ed25519 AAAA')).toMatch(/could not be read/);
-    const two = utils.generateKeyPairSync('ed25519').public;
+    const two = generateEd25519Pair('').public;
     expect(refusal(`${two}\n${two}`)).toMatch(/single key on one line/);
     expect(refusal('---- BEGIN SSH2 PUBLIC KEY ----\nAAAA\n---- END SSH2 PUBLIC KEY ----')).toMatch(/RFC 4716/);
     expect(refusal(`ssh-ed25519 ${'A'.repeat(9000)}`)).toMatch(/longer than/);

@@ -6,6 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { utils } from 'ssh2';
+// ssh2's own ed25519 generator writes a malformed key 1 time in 256 (see src/ssh/ed25519.ts).
+import { generateEd25519Pair } from '../../src/ssh/ed25519';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeDriver } from '../../src/drivers/fake/fake-driver';
 import type { InstanceSshInfo, SshKeyInfo } from '../../src/api/ssh.routes';
@@ -49,7 +51,7 @@ describe('SSH REST API', () => {
 
   describe('keys', () => {
     it('should register an uploaded key and list it for its owner only', async () => {
-      const pair = utils.generateKeyPairSync('ed25519', { comment: 'alice@laptop' });
+      const pair = generateEd25519Pair('alice@laptop');
       const key = await json<SshKeyInfo>(await t.api('/api/v1/ssh/keys', { method: 'POST', token: alice.token, json: { name: 'laptop', publicKey: pair.public } }), 201);
       expect(key).toMatchObject({ name: 'laptop', type: 'ssh-ed25519', lastUsedAt: null });
       expect(key.fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
@@ -63,7 +65,7 @@ describe('SSH REST API', () => {
       const again = await json<{ code: string; message: string }>(await t.api('/api/v1/ssh/keys', { method: 'POST', token: alice.token, json: { name: 'other', publicKey: pair.public } }), 409);
       expect(again).toMatchObject({ code: 'NB_ERR_SSH_KEY_EXISTS' });
       expect(again.message).toContain('"laptop"');
-      const sameName = await json<{ code: string }>(await t.api('/api/v1/ssh/keys', { method: 'POST', token: alice.token, json: { name: 'laptop', publicKey: utils.generateKeyPairSync('ed25519').public } }), 409);
+      const sameName = await json<{ code: string }>(await t.api('/api/v1/ssh/keys', { method: 'POST', token: alice.token, json: { name: 'laptop', publicKey: generateEd25519Pair('').public } }), 409);
       expect(sameName.code).toBe('NB_ERR_SSH_KEY_EXISTS');
       // Bob may register the same public key: the login name says whose account it opens.
       await json(await t.api('/api/v1/ssh/keys', { method: 'POST', token: bob.token, json: { name: 'laptop', publicKey: pair.public } }), 201);
@@ -88,7 +90,7 @@ describe('SSH REST API', () => {
         [{ name: 'has space', publicKey: 'x' }, 'NB_ERR_VALIDATION', /"name" is required: 1–64 characters/],
         [{ name: 'k', publicKey: 5 }, 'NB_ERR_VALIDATION', /"publicKey" must be (a )?string/],
         [{ name: 'k', publicKey: 'ssh-dss AAAA' }, 'NB_ERR_SSH_KEY_INVALID', /DSA/],
-        [{ name: 'k', publicKey: utils.generateKeyPairSync('ed25519').private }, 'NB_ERR_SSH_KEY_INVALID', /private key/],
+        [{ name: 'k', publicKey: generateEd25519Pair('').private }, 'NB_ERR_SSH_KEY_INVALID', /private key/],
         [{ name: 'k', key: 'x' }, 'NB_ERR_VALIDATION', /unknown field|must NOT have additional properties|"key"/]
       ];
       for (const [body, code, message] of cases) {
@@ -99,7 +101,7 @@ describe('SSH REST API', () => {
     });
 
     it('should delete a key (owner only) and audit creation and deletion', async () => {
-      const key = await json<SshKeyInfo>(await t.api('/api/v1/ssh/keys', { method: 'POST', token: alice.token, json: { name: 'temp', publicKey: utils.generateKeyPairSync('ed25519').public } }), 201);
+      const key = await json<SshKeyInfo>(await t.api('/api/v1/ssh/keys', { method: 'POST', token: alice.token, json: { name: 'temp', publicKey: generateEd25519Pair('').public } }), 201);
       await json(await t.api(`/api/v1/ssh/keys/${key.id}`, { method: 'DELETE', token: bob.token }), 404);
       await json(await t.api(`/api/v1/ssh/keys/${key.id}`, { method: 'DELETE', token: alice.token }), 204);
       await json(await t.api(`/api/v1/ssh/keys/${key.id}`, { method: 'DELETE', token: alice.token }), 404);
