@@ -30,8 +30,8 @@ describe('JupyterLab plug-ins (logic)', () => {
   });
 
   it('should read the lease end and count down to it', () => {
-    const inst = { autoStop: { timingHours: 2, expiresAt: '2026-11-22T12:00:00Z', idleMinutes: null, idleStopAt: null } } as IGatewayInstance;
+    const inst = { autoStop: { timingHours: 2, expiresAt: '2026-11-22T12:00:00Z', idleMinutes: null, lastActivityAt: null, idleStopAt: null } } as IGatewayInstance;
     expect(leaseExpiry(inst)).toBe(Date.parse('2026-11-22T12:00:00Z'));
-    expect(leaseExpiry({ ...inst, autoStop: null })).toBeNull();
+    expect(leaseExpiry({ ...inst, autoStop: undefined })).toBeNull();
   });
 });

@@ -34,7 +34,7 @@ export class InstanceModel implements IDisposable {
   }
 
   can(op: string): boolean {
-    return this._instance?.allowedOperations.includes(op) ?? false;
+    return (this._instance?.allowedOperations as string[] | undefined)?.includes(op) ?? false;
   }
 
   async refresh(): Promise<void> {

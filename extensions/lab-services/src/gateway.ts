@@ -1,6 +1,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { URLExt } from '@jupyterlab/coreutils';
 import { readCookie, readEvents } from './browser';
+import type { FlavorInfo, ImageInfo, NotebookInstance } from '../../../server/src/api/types';
 
 /** An error answer of the gateway or the agent, with the message meant for people. */
 export class GatewayError extends Error {
@@ -60,32 +61,10 @@ export function readEventStream(res: Response, on: (event: string, data: unknown
   return readEvents(res.body!, on);
 }
 
-/** An instance as the gateway describes it (the fields the plug-ins use). */
-export interface IGatewayInstance {
-  id: string;
-  name: string;
-  image: string;
-  flavor: string;
-  status: string;
-  statusReason: string | null;
-  allowedOperations: string[];
-  storage: { type: string; sizeGB: number };
-  /** The auto-stop lease (SPEC §6). */
-  autoStop?: { timingHours: number | null; expiresAt: string | null; idleMinutes: number | null; idleStopAt: string | null } | null;
-}
-
-export interface IGatewayFlavor {
-  id: string;
-  chip: string;
-  description: string;
-  inviteOnly: boolean;
-}
-
-export interface IGatewayImage {
-  name: string;
-  chips: string[];
-  custom: boolean;
-}
+/** The gateway's wire types (`server/src/api/types.ts`), under JupyterLab's naming. */
+export type IGatewayInstance = NotebookInstance;
+export type IGatewayFlavor = FlavorInfo;
+export type IGatewayImage = ImageInfo;
 
 /** When an instance's TIMING lease ends (epoch ms), if it has one. */
 export function leaseExpiry(inst: IGatewayInstance): number | null {
