@@ -40,7 +40,7 @@ import { TokenHousekeeping } from './auth/token-housekeeping';
 import { ActivityRecorder, LeaseManager, LeaseStore, httpFeedReader } from './leases';
 import { NoopMetrics, PrometheusMetrics, startMetricsServer, type IMetrics, type MetricsServer } from './metrics';
 import { HttpError } from './errors';
-import { SshService, sshAuditRecorder } from './ssh';
+import { SshService, isSshChannelPath, sshAuditRecorder } from './ssh';
 
 export interface AppOptions {
   log: Logger;
@@ -168,8 +168,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       serverFactory: handler => {
         server = createServer((req: IncomingMessage, res: ServerResponse) => {
           const id = InstanceProxy.match(req.url);
-          // `/notebooks/<id>/lab…` is the lab page and its API, served here, not by the agent.
-          if (id && !isLabPath(req.url)) void proxy.handleRequest(req, res, id);
+          // `/notebooks/<id>/lab…` is the lab page and its API, served here, not by the agent;
+          // the agent's SSH channel endpoints are for the SSH server only (404 here).
+          if (id && !isLabPath(req.url) && !isSshChannelPath(req.url)) void proxy.handleRequest(req, res, id);
           else handler(req, res);
         });
         return server;
@@ -189,7 +190,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
 
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const id = InstanceProxy.match(req.url);
-      if (id) void proxy.handleUpgrade(req, socket, head, id);
+      if (id && !isSshChannelPath(req.url)) void proxy.handleUpgrade(req, socket, head, id);
       else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
     const sockets = new Set<Socket>();

@@ -6,6 +6,7 @@
  * connect and disconnect, and an SSH command keeps the instance from idle auto-stop.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { NotebookInstance, Page } from '../../server/src/api/types';
 import type { AuditRecord } from '../../server/src/audit/audit';
 import { startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
@@ -127,6 +128,25 @@ describe('SSH access', () => {
     expect(Date.now() - began).toBeLessThan(10_000);
     expect(r.code).toBe(255);
     expect(r.stderr).toContain('Cannot open instance "stopper" while it is STOPPED; start it first');
+  });
+
+  it('should not expose the agent\'s SSH channel endpoints through the HTTP proxy, in any spelling', async () => {
+    for (const path of ['api/nbg/ssh/session', 'api//nbg/ssh/tcp?host=localhost&port=22', 'api/nbg/%73sh/session', 'api/nbg/SSH/session']) {
+      const res = await gw.api(`/notebooks/${target.id}/${path}`, { token: alice.token });
+      expect(res.status, path).toBe(404);
+      const status = await new Promise<number>(resolve => {
+        const ws = new WebSocket(`${gw.url.replace(/^http/, 'ws')}/notebooks/${target.id}/${path}`, { headers: { Authorization: `Bearer ${alice.token}` } });
+        ws.once('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0));
+        ws.once('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.once('error', () => undefined);
+      });
+      expect(status, path).toBe(404);
+    }
+    // The rest of the agent stays reachable for its owner.
+    expect((await gw.api(`/notebooks/${target.id}/api/status`, { token: alice.token })).status).toBe(200);
   });
 
   it('should audit connect and disconnect with the key and the address', async () => {

@@ -138,3 +138,19 @@ export class AgentLink {
     for (const [data, isBinary] of this._inbox.splice(0)) fn(data, isBinary);
   }
 }
+
+/**
+ * True for `/notebooks/<id>/api/nbg/ssh/…` in any spelling the agent would route (repeated
+ * slashes, percent-encoding): those endpoints are for the SSH server only. Through the HTTP
+ * proxy they would be a way around an instance's SSH settings (off, allow-list).
+ */
+export function isSshChannelPath(url: string | undefined): boolean {
+  if (!url) return false;
+  let segments: string[];
+  try {
+    segments = new URL(url, 'http://gateway').pathname.split('/').filter(Boolean).map(s => decodeURIComponent(s).toLowerCase());
+  } catch {
+    return false;
+  }
+  return segments[0] === 'notebooks' && segments[2] === 'api' && segments[3] === 'nbg' && segments[4] === 'ssh';
+}
