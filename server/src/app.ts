@@ -178,7 +178,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     });
     const saveImage = new SaveImageService({
       store: customImages, catalogue: images, instances, ops: driver.images, runtimeKind: driver.kind,
-      maxBytes: config.imageMaxBytes, registry: config.registry, audit, log: log.child({ svc: 'images' }),
+      maxBytes: config.imageMaxBytes, registry: config.registry, audit, access, log: log.child({ svc: 'images' }),
       usage: [(ownerId, image) => jobs.manager.imageUsers(ownerId, image)]
     });
     store.add(saveImage);

@@ -8,10 +8,11 @@ import { principalOf, type ApiContext } from './context';
 export function registerCatalogueRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v1/images', async req => {
     const p = await principalOf(ctx, req);
+    await ctx.access.authorize(p, 'image:list');
     const items: ImageInfo[] = (await ctx.images.list(p)).map(i => ({
-        name: i.name, engine: i.engine, engineVersion: i.engineVersion, chips: i.chips, ssh: i.ssh,
-        jupyterlab: i.jupyterlab, description: i.description, custom: Boolean(i.ownerId)
-      }));
+      name: i.name, engine: i.engine, engineVersion: i.engineVersion, chips: i.chips, ssh: i.ssh,
+      jupyterlab: i.jupyterlab, description: i.description, custom: Boolean(i.ownerId)
+    }));
     return { items };
   });
 

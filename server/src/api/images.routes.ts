@@ -53,8 +53,7 @@ export function registerImageRoutes(app: FastifyInstance, ctx: ApiContext): void
 
   app.get('/api/v1/custom-images', async req => {
     const p = await principalOf(ctx, req);
-    const all = (req.query as { all?: string }).all === 'true' && p.role === 'admin';
-    const items = await ctx.saveImage.list(all ? undefined : p.userId);
+    const items = await ctx.saveImage.list(p, (req.query as { all?: string }).all === 'true');
     return { items: items.map(toWireImage) };
   });
 

@@ -15,6 +15,7 @@ import { Errors, HttpError } from '../errors';
 import type { IImageOperations } from '../drivers/image-ops';
 import type { InstanceManager } from '../instances/manager';
 import type { IAuditLog } from '../audit/audit';
+import type { AccessControl } from '../policy/access-control';
 import type { CustomImageRecord, CustomImageStore } from './custom-image-store';
 import type { ImageCatalogue } from './image-catalogue';
 import { validateImageName, validateImageTag } from './reference';
@@ -44,6 +45,8 @@ export interface SaveImageOptions {
   /** `host:port[/prefix]` of a registry to push to; empty for none. */
   registry: string;
   audit?: IAuditLog;
+  /** Access control (SPEC §9 `image:*` actions); absent in unit tests of the mechanism. */
+  access?: Pick<AccessControl, 'authorize'>;
   /** Extra "in use" checks (training jobs): names of users of an image, or []. */
   usage?: Array<(ownerId: string, imageName: string) => Promise<string[]>>;
   log: Logger;
@@ -80,6 +83,7 @@ export class SaveImageService {
   async save(principal: Principal, instanceId: string, req: SaveImageRequest, ctx: { sourceIp: string | null; onProgress?: (p: SaveProgress) => void }): Promise<CustomImageRecord> {
     const progress = (p: SaveProgress): void => ctx.onProgress?.(p);
     const inst = await this._o.instances.get(principal, instanceId);
+    await this._o.access?.authorize(principal, 'image:create', { service: 'image', id: `${req.name}:${req.tag}`, ownerId: inst.ownerId });
     const ops = this._o.ops;
     if (!ops) throw Errors.DRIVER_UNSUPPORTED(this._o.runtimeKind, 'save as image needs a container runtime (Docker)');
     const base = await this._o.catalogue.resolve(principal, inst.image, inst.ownerId);
@@ -139,21 +143,23 @@ export class SaveImageService {
     }
   }
 
-  /** READY images of one owner, or of everyone. */
-  list(ownerId?: string): Promise<CustomImageRecord[]> {
-    return this._o.store.list(ownerId);
+  /** READY images the principal may list: their own, or everyone's (admins asking for all). */
+  async list(principal: Principal, all: boolean): Promise<CustomImageRecord[]> {
+    await this._o.access?.authorize(principal, 'image:list');
+    return this._o.store.list(all && principal.role === 'admin' ? undefined : principal.userId);
   }
 
-  /** One READY image the principal may see. @throws CUSTOM_IMAGE_NOT_FOUND */
-  async get(principal: Principal, imageId: string): Promise<CustomImageRecord> {
+  /** One READY image the principal may see. @throws CUSTOM_IMAGE_NOT_FOUND, ACCESS_DENIED */
+  async get(principal: Principal, imageId: string, action: 'image:get' | 'image:delete' = 'image:get'): Promise<CustomImageRecord> {
     const rec = await this._o.store.get(imageId);
     if (!rec || rec.status !== 'READY' || (rec.ownerId !== principal.userId && principal.role !== 'admin')) throw Errors.CUSTOM_IMAGE_NOT_FOUND(imageId);
+    await this._o.access?.authorize(principal, action, { service: 'image', id: `${rec.name}:${rec.tag}`, ownerId: rec.ownerId }, () => Errors.CUSTOM_IMAGE_NOT_FOUND(imageId));
     return rec;
   }
 
   /** Deletes a custom image, refused while an instance or job uses it. */
   async remove(principal: Principal, imageId: string): Promise<void> {
-    const rec = await this.get(principal, imageId);
+    const rec = await this.get(principal, imageId, 'image:delete');
     const name = `${rec.name}:${rec.tag}`;
     const users = [
       ...(await this._o.store.inUseByInstances(rec.ownerId, name)).map(n => `instance "${n}"`),
