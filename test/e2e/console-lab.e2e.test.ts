@@ -120,4 +120,28 @@ describe('console and JupyterLab in a browser', () => {
     // The version's log, as the job page shows it: the launcher's lines and the boot file's exit.
     await expect.poll(() => consolePage.jobLog('e2e-job'), { timeout: 20_000 }).toMatch(/nbg-job/);
   });
+
+  it('should show CSV, Markdown and image files and run code in a console', async () => {
+    const put = (path: string, body: unknown): Promise<Response> =>
+      gw.api(`/notebooks/${instanceId}/api/contents/${path}`, { method: 'PUT', token: gw.adminToken, json: body });
+    expect((await put('data.csv', { type: 'file', format: 'text', content: 'name,value\nalpha,1\nbeta,2\n' })).status).toBe(201);
+    expect((await put('notes.md', { type: 'file', format: 'text', content: '# Results\n\nThe answer is **42**.\n' })).status).toBe(201);
+    // A 1×1 PNG.
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    expect((await put('dot.png', { type: 'file', format: 'base64', content: png })).status).toBe(201);
+    await lab.execute('docmanager:open', { path: 'data.csv' });
+    await lab.page.locator('.jp-CSVViewer:not(.lm-mod-hidden)').waitFor();
+    await lab.execute('docmanager:open', { path: 'notes.md', factory: 'Markdown Preview' });
+    await lab.page.locator('.jp-RenderedMarkdown h1', { hasText: 'Results' }).waitFor();
+    await lab.execute('docmanager:open', { path: 'dot.png' });
+    await lab.page.locator('.jp-ImageViewer img').waitFor({ state: 'attached' });
+    await lab.execute('console:create', { kernelPreference: { name: 'python3' } });
+    const prompt = lab.page.locator('.jp-CodeConsole:not(.lm-mod-hidden) .jp-CodeConsole-promptCell .cm-content');
+    await prompt.waitFor();
+    await expect.poll(() => lab.page.locator('.jp-CodeConsole:not(.lm-mod-hidden) .jp-CodeConsole-banner').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await prompt.click();
+    await lab.page.keyboard.type('sum(range(10))');
+    await lab.page.keyboard.press('Shift+Enter');
+    await lab.page.locator('.jp-CodeConsole:not(.lm-mod-hidden) .jp-OutputArea-output', { hasText: '45' }).waitFor({ timeout: 30_000 });
+  });
 });
