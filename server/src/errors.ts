@@ -95,10 +95,6 @@ export const Errors = {
   CUSTOM_IMAGE_NOT_FOUND: code('NB_ERR_CUSTOM_IMAGE_NOT_FOUND', 'Custom image %s not found', 404),
   IMAGE_SAVE_FAILED: code('NB_ERR_IMAGE_SAVE_FAILED', 'Saving the image failed: %s; nothing was registered and the instance keeps running', 502),
   IMAGE_IN_USE: code('NB_ERR_IMAGE_IN_USE', 'Image %s is in use by %s; delete those first', 409),
-  // Web console and JupyterLab (issue 10)
-  WEB_NOT_BUILT: code('NB_ERR_WEB_NOT_BUILT', 'The web assets are not built on this gateway; run ./dev build (or node scripts/build.mjs web)', 503),
-  LAB_PLUGIN_NOT_FOUND: code('NB_ERR_LAB_PLUGIN_NOT_FOUND', 'No JupyterLab plug-in with settings named "%s" in this build', 404),
-  LAB_WORKSPACE_NOT_FOUND: code('NB_ERR_LAB_WORKSPACE_NOT_FOUND', 'No JupyterLab workspace named "%s" for this instance', 404),
   // Training jobs (issue 9)
   JOB_NOT_FOUND: code('NB_ERR_JOB_NOT_FOUND', 'Training job %s not found', 404),
   JOB_VERSION_NOT_FOUND: code('NB_ERR_JOB_VERSION_NOT_FOUND', 'Training job "%s" has no version %s', 404),
