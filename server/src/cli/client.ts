@@ -91,11 +91,17 @@ export class ApiClient {
   }
 
   /**
-   * Reads a server-sent event stream until `until` returns true or the stream ends.
+   * Reads a server-sent event stream (a GET, or the answer of `init.method` with a JSON body)
+   * until `onEvent` returns true or the stream ends.
    * @returns whether `until` was satisfied.
    */
-  async events(path: string, onEvent: (e: SseEvent) => boolean | void, signal?: AbortSignal): Promise<boolean> {
-    const res = await fetch(this.baseUrl + path, { headers: this._headers({ Accept: 'text/event-stream' }), ...(signal ? { signal } : {}) });
+  async events(path: string, onEvent: (e: SseEvent) => boolean | void, signal?: AbortSignal, init: { method?: string; json?: unknown } = {}): Promise<boolean> {
+    const res = await fetch(this.baseUrl + path, {
+      method: init.method ?? 'GET',
+      headers: this._headers({ Accept: 'text/event-stream', ...(init.json !== undefined ? { 'Content-Type': 'application/json' } : {}) }),
+      ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
+      ...(signal ? { signal } : {})
+    });
     if (!res.ok || !res.body) {
       const text = await res.text();
       let body: { code?: string; message?: string } = {};

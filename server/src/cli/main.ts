@@ -12,13 +12,15 @@ import { NotSignedIn, makeContext, type Command } from './commands/context';
 import { login, logout, whoami } from './commands/account';
 import { create, lease, list, logs, open, remove, renew, start, stop } from './commands/notebooks';
 import { flavors, images, jobs } from './commands/catalogue';
+import { convert, customImages, saveImage } from './commands/images';
 import { sshConfig } from './commands/ssh';
 
 const COMMANDS: Record<string, Command> = {
-  login, logout, whoami, list, ls: list, create, start, stop, delete: remove, rm: remove, open, logs, lease, renew, images, flavors, jobs, 'ssh-config': sshConfig
+  login, logout, whoami, list, ls: list, create, start, stop, delete: remove, rm: remove, open, logs, lease, renew, images, flavors, jobs, 'ssh-config': sshConfig,
+  convert, 'save-image': saveImage, 'custom-images': customImages
 };
 
-const BOOLEANS = new Set(['json', 'yes', 'all', 'no-wait', 'password-stdin', 'help', 'print']);
+const BOOLEANS = new Set(['json', 'yes', 'all', 'no-wait', 'password-stdin', 'help', 'print', 'force', 'replace']);
 
 export const HELP = `nbg: notebook instances from the command line
 
@@ -34,6 +36,10 @@ export const HELP = `nbg: notebook instances from the command line
   nbg logs NAME [--limit N]                         what happened to the instance (audit trail, last start)
   nbg lease NAME [--idle MIN|off] [--timing H|off]  show or set auto-stop;  nbg renew NAME [--timing H]
   nbg images | flavors                              the catalogue
+  nbg convert NAME NOTEBOOK [--name F.py] [--force] write NOTEBOOK's .py next to it (never overwrites without --force)
+  nbg save-image NAME IMAGE[:TAG] [--description D] [--replace]
+                                                    save a running instance as a custom image
+  nbg custom-images [--all] | custom-images rm IMAGE:TAG --yes
   nbg jobs [--all] | nbg jobs logs JOB [VERSION] [--task N]   training jobs
   nbg ssh-config [--identity-file PATH] [--prefix nbg-] [--print]
                                                     ~/.ssh/config entries (Host nbg-NAME) for ssh, VS Code, PyCharm

@@ -11,7 +11,7 @@ import type { LeaseInfo, NotebookInstance, Page } from '../../api/types';
 const ID = /^[a-z][a-z0-9]{11}$/;
 
 /** Finds an instance by id or by name among the user's own. */
-async function resolveInstance(api: ApiClient, ref: string): Promise<NotebookInstance> {
+export async function resolveInstance(api: ApiClient, ref: string): Promise<NotebookInstance> {
   if (ID.test(ref)) {
     try {
       return await api.get<NotebookInstance>(`/api/v1/notebooks/${ref}`);
