@@ -86,6 +86,9 @@ describe('sessions through @jupyterlab/services', () => {
     expect((await post({ path: 'a' })).status).toBe(400);
     expect((await post({ path: 'a', type: 'notebook', kernel: 'python3' })).status).toBe(400);
     expect((await post({ path: 'a', type: 'notebook', kernel: { name: 'cobol' } })).status).toBe(404);
+    // A kernel's cwd is the notebook's directory: never one outside the root.
+    expect((await post({ path: '../../etc/x.ipynb', type: 'notebook', kernel: { name: 'python3' } })).status).toBe(400);
+    expect(gw.app.kernels.size).toBe(0);
     expect((await fetch(`${gw.url}api/sessions/nope`, { method: 'PATCH', headers: auth(), body: '{"path":"x"}' })).status).toBe(404);
     expect((await fetch(`${gw.url}api/sessions/nope`, { method: 'DELETE', headers: auth() })).status).toBe(404);
   });
