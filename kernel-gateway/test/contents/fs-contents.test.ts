@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile, chmod, lstat, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { FsContentsProvider } from '../../src/services/contents/fs-contents';
 
@@ -62,6 +63,12 @@ describe('FsContentsProvider', () => {
       await writeFile(join(root, 'f.txt'), '');
       await expect(fs.get('d', { content: false, type: 'file' })).rejects.toEqual(status(400));
       await expect(fs.get('f.txt', { content: false, type: 'directory' })).rejects.toEqual(status(400));
+    });
+
+    it('should refuse to read a FIFO instead of blocking on it', async () => {
+      execFileSync('mkfifo', [join(root, 'pipe')]);
+      await expect(fs.get('pipe', { content: true })).rejects.toEqual(status(400));
+      await expect(fs.open('pipe')).rejects.toEqual(status(404));
     });
 
     it('should answer 413 for content larger than the API returns', async () => {

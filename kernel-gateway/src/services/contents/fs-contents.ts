@@ -62,6 +62,8 @@ export class FsContentsProvider implements IContentsProvider {
       return this._dirModel(api, abs, st, opts.content);
     }
     if (opts.type === 'directory') throw new JupyterError(400, `${api} is not a directory`, 'bad type');
+    // Reading a FIFO would block forever; sockets and devices are not files either.
+    if (!st.isFile()) throw new JupyterError(400, `${api} is not a regular file or directory`);
     const type = opts.type ?? (api.endsWith('.ipynb') ? 'notebook' : 'file');
     const model = await this._baseModel(api, abs, st, type);
     if (!opts.content && !opts.hash) return model;
