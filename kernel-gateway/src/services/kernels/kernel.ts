@@ -171,6 +171,8 @@ export class Kernel {
   async shutdown(): Promise<void> {
     if (this._shuttingDown) return;
     this._shuttingDown = true;
+    // A start still waiting for readiness ends here (and its timer with it).
+    if (!this._isReady) this._onReadyFail?.(new Error(`kernel "${this.name}" was shut down before it was ready`));
     await this.info;
     await this._stopProcess(false);
     this._iopub?.close();
