@@ -37,11 +37,11 @@ export interface ChannelContext {
   /** Traffic on the channel (throttled by the caller). */
   onActivity(): void;
   /**
-   * The SSH client's TCP socket, corked around each write of agent output: ssh2 writes one
-   * packet per `socket.write`, and a 64 KiB chunk makes two or more packets; corked, they
-   * leave in one `writev`.
+   * The SSH client's TCP socket, corked while agent output is written: ssh2 writes one
+   * packet per `socket.write` (a 64 KiB chunk makes two), and corked they leave in one
+   * `writev` per tick.
    */
-  socket?: { cork(): void; uncork(): void };
+  socket?: Corkable;
   log: Logger;
 }
 
@@ -164,10 +164,8 @@ function pipe(channel: ServerChannel, link: AgentLink, ctx: ChannelContext): voi
     }
     ctx.onActivity();
     const out = data[0] === STREAM_STDOUT ? channel : channel.stderr;
-    ctx.socket?.cork();
-    const ok = out.write(data.subarray(1));
-    ctx.socket?.uncork();
-    if (!ok && !wsPaused) {
+    corkForTick(ctx.socket);
+    if (!out.write(data.subarray(1)) && !wsPaused) {
       wsPaused = true;
       ws.pause();
       out.once('drain', resumeWs);
@@ -175,19 +173,10 @@ function pipe(channel: ServerChannel, link: AgentLink, ctx: ChannelContext): voi
   });
 
   // SSH packets decrypted from one socket read leave for the agent in one writev.
-  const wsSocket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    wsSocket?.uncork();
-  };
+  const wsSocket = (ws as unknown as { _socket?: Corkable })._socket;
   channel.on('data', (chunk: Buffer) => {
     ctx.onActivity();
-    if (!corked && wsSocket) {
-      corked = true;
-      wsSocket.cork();
-      process.nextTick(uncork);
-    }
+    corkForTick(wsSocket);
     ws.send(chunk, { binary: true }, () => {
       if (channelPaused && ws.bufferedAmount < HIGH_WATER / 2) {
         channelPaused = false;
@@ -239,5 +228,27 @@ function flushed(stream: NodeJS.WritableStream & { writableLength?: number }, ch
       channel.removeListener('close', resolve);
       resolve();
     });
+  });
+}
+
+/** A stream that can hold writes back (net.Socket). */
+export interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+const corkedNow = new WeakSet<Corkable>();
+
+/**
+ * Corks a socket until the current tick ends: what is written meanwhile (the frames or
+ * packets of one read) leaves in one `writev` instead of a syscall per write.
+ */
+export function corkForTick(socket: Corkable | undefined): void {
+  if (!socket || corkedNow.has(socket)) return;
+  corkedNow.add(socket);
+  socket.cork();
+  process.nextTick(() => {
+    corkedNow.delete(socket);
+    socket.uncork();
   });
 }

@@ -11,7 +11,7 @@ import type { Connection, ServerChannel, TcpipRequestInfo } from 'ssh2';
 import { AgentRefusedError, openAgentSocket, type AgentLink } from './agent-link';
 import { SSH_TCP_PATH, type TcpEvent } from './agent-protocol';
 import { describeAgentError } from './channel-errors';
-import type { ChannelContext } from './session-bridge';
+import { corkForTick, type ChannelContext } from './session-bridge';
 import { OPEN_FAILURE, rejectChannel } from './ssh2-extras';
 
 const HIGH_WATER = 1 << 20;
@@ -55,10 +55,8 @@ function splice(channel: ServerChannel, link: AgentLink, ctx: ChannelContext): v
       return;
     }
     ctx.onActivity();
-    ctx.socket?.cork();
-    const ok = channel.write(data);
-    ctx.socket?.uncork();
-    if (!ok && !wsPaused) {
+    corkForTick(ctx.socket);
+    if (!channel.write(data) && !wsPaused) {
       wsPaused = true;
       ws.pause();
       channel.once('drain', () => {
