@@ -3,18 +3,12 @@
  * create (with its progress), list, open, stop, start, logs, delete, logout; `--json`
  * output parses.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startGatewayProcess, type GatewayProcess } from '../utils/gateway-process';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runNbg, type CliRun } from '../utils/cli';
+import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process';
 
 describe('nbg CLI', () => {
   let gw: GatewayProcess;
@@ -29,21 +23,7 @@ describe('nbg CLI', () => {
     if (home) await rm(home, { recursive: true, force: true });
   });
 
-  function nbg(args: string[], input?: string): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
-      delete env.NBG_URL;
-      delete env.NBG_TOKEN;
-      const child = spawn(process.execPath, [join(ROOT, 'server/dist/nbg.cjs'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', d => (stdout += d));
-      child.stderr.on('data', d => (stderr += d));
-      child.on('error', reject);
-      child.on('close', code => resolve({ code: code ?? -1, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
-  }
+  const nbg = (args: string[], input?: string): Promise<CliRun> => runNbg(args, { home, ...(input !== undefined ? { input } : {}) });
 
   async function json<T>(args: string[]): Promise<T> {
     const r = await nbg([...args, '--json']);

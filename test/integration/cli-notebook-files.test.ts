@@ -2,19 +2,13 @@
  * `nbg convert`, `nbg save-image` and `nbg custom-images` against a real gateway (issue 8):
  * the no-overwrite rule and refusals reach the terminal with the gateway's message.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotebookInstance } from '../../server/src/api/types';
-import { ROOT, startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runNbg, type CliRun } from '../utils/cli';
+import { startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
 
 describe('nbg convert / save-image', () => {
   let gw: GatewayProcess;
@@ -29,18 +23,7 @@ describe('nbg convert / save-image', () => {
     if (home) await rm(home, { recursive: true, force: true });
   });
 
-  function nbg(args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, NBG_URL: gw.url, NBG_TOKEN: gw.adminToken };
-      const child = spawn(process.execPath, [join(ROOT, 'server/dist/nbg.cjs'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', d => (stdout += d));
-      child.stderr.on('data', d => (stderr += d));
-      child.on('error', reject);
-      child.on('close', code => resolve({ code: code ?? -1, stdout, stderr }));
-    });
-  }
+  const nbg = (args: string[]): Promise<CliRun> => runNbg(args, { home, env: { NBG_URL: gw.url, NBG_TOKEN: gw.adminToken } });
 
   it('should convert a notebook, refuse to overwrite, and overwrite with --force', async () => {
     const created = await gw.api('/api/v1/notebooks', { method: 'POST', token: gw.adminToken, json: { name: 'files', image: 'python3.11-cpu-debian12' } });

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { apiFetch, type ApiFetch } from '../../server/test/utils/http';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -15,7 +16,7 @@ export interface GatewayProcess {
   process: ChildProcess;
   adminToken: string;
   output: () => string;
-  api(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
+  api: ApiFetch;
   /** SIGTERM and wait; the data dir is removed unless `keepData`. */
   stop(opts?: { keepData?: boolean }): Promise<void>;
 }
@@ -55,16 +56,7 @@ export async function startGatewayProcess(env: Record<string, string> = {}, opts
       reject(new Error(`gateway exited with ${code}:\n${out}`));
     });
   });
-  const api: GatewayProcess['api'] = (path, init = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
-    let body = init.body;
-    if (init.json !== undefined) {
-      headers.set('Content-Type', 'application/json');
-      body = JSON.stringify(init.json);
-    }
-    return fetch(url + path, { ...init, headers, body });
-  };
+  const api = apiFetch(url);
   const login = await api('/api/v1/auth/login', { method: 'POST', json: { username: 'admin', password } });
   if (!login.ok) throw new Error(`sign-in failed: ${login.status} ${await login.text()}`);
   const adminToken = ((await login.json()) as { token: string }).token;

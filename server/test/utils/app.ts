@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { apiFetch, type ApiFetch } from './http';
 import { createApp, type App } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
@@ -22,7 +23,7 @@ export interface TestApp {
   /** Creates a user and returns a session token for them. */
   user(name: string, role?: 'admin' | 'user'): Promise<{ id: string; token: string }>;
   /** fetch against the gateway with a bearer token. */
-  api(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
+  api: ApiFetch;
   dispose(): Promise<void>;
 }
 
@@ -34,16 +35,7 @@ export async function startTestApp(opts: { driver?: IRuntimeDriver; config?: Par
   });
   const app = await createApp(config, { log: createLogger('silent'), version: 'test', driver: opts.driver });
   const { url } = await app.listen();
-  const api: TestApp['api'] = (path, init = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
-    let body = init.body;
-    if (init.json !== undefined) {
-      headers.set('Content-Type', 'application/json');
-      body = JSON.stringify(init.json);
-    }
-    return fetch(url + path, { ...init, headers, body });
-  };
+  const api = apiFetch(url);
   const login = async (name: string, password: string): Promise<string> => {
     const res = await api('/api/v1/auth/login', { method: 'POST', json: { username: name, password } });
     if (!res.ok) throw new Error(`login failed: ${res.status} ${await res.text()}`);
