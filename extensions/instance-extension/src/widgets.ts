@@ -136,7 +136,11 @@ export class InstancePanel extends Widget {
     const hint = el('p', 'nbg-InstancePanel-hint', 'The flavor can change only while the instance is stopped: "Change flavor" stops it first, then sets the new flavor; start it again from the console.');
     box.append(label, apply, hint);
     void this._model.flavorChoices().then(list => {
-      for (const f of list) select.append(new Option(`${f.id} — ${f.description}`, f.id, false, f.id === this._model.instance?.flavor));
+      for (const f of list) {
+        const o = new Option(`${f.id} — ${f.description}${f.granted ? '' : ' (invite-only: ask an administrator)'}`, f.id, false, f.id === this._model.instance?.flavor);
+        o.disabled = !f.granted && f.id !== this._model.instance?.flavor;
+        select.append(o);
+      }
     }).catch(() => undefined);
     apply.addEventListener('click', async () => {
       const flavor = select.value;

@@ -37,7 +37,11 @@ export class JobForm extends Widget {
     const fillFlavors = (): void => {
       const chips = chipsOf(image.value);
       const keep = flavor.value || init.flavor || _o.instance.flavor;
-      flavor.replaceChildren(...this._o.flavors.filter(f => chips.length === 0 || chips.includes(f.chip)).map(f => new Option(`${f.id} — ${f.description}`, f.id, false, f.id === keep)));
+      flavor.replaceChildren(...this._o.flavors.filter(f => chips.length === 0 || chips.includes(f.chip)).map(f => {
+        const o = new Option(`${f.id} — ${f.description}${f.granted ? '' : ' (invite-only: ask an administrator)'}`, f.id, false, f.id === keep);
+        o.disabled = !f.granted;
+        return o;
+      }));
     };
     image.addEventListener('change', fillFlavors);
     fillFlavors();

@@ -1,6 +1,7 @@
 /**
  * Catalogue rules the create forms apply: a flavor's chip must be one the image supports
- * (SPEC §2), default flavors first.
+ * (SPEC §2); invite-only flavors come last (they are offered, disabled, when not granted, so
+ * users learn they exist and whom to ask).
  */
 import type { FlavorInfo, ImageInfo } from '../../../../server/src/api/types';
 

@@ -79,8 +79,9 @@ export async function createPage(ctx: AppContext): Promise<PageView> {
   const updateForImage = (): void => {
     const allowed = image ? flavorsForImage(flavors, image) : [];
     const current = flavor.value;
-    mount(flavor, allowed.map(f => h('option', { value: f.id, selected: f.id === current }, flavorLabel(f))));
-    if (!allowed.some(f => f.id === current) && allowed[0]) flavor.value = allowed[0].id;
+    mount(flavor, allowed.map(f => h('option', { value: f.id, selected: f.id === current, disabled: !f.granted }, flavorLabel(f))));
+    const usable = allowed.filter(f => f.granted);
+    if (!usable.some(f => f.id === current) && usable[0]) flavor.value = usable[0].id;
     flavorField.setError(allowed.length ? null : 'No flavor supports this image\u2019s chips.');
     sshOn.disabled = !image?.ssh;
     if (!image?.ssh) sshOn.checked = false;
@@ -170,5 +171,5 @@ export async function createPage(ctx: AppContext): Promise<PageView> {
 }
 
 function flavorLabel(f: FlavorInfo): string {
-  return `${f.id} — ${f.description}${f.inviteOnly ? ' (invite-only)' : ''}`;
+  return `${f.id} — ${f.description}${f.inviteOnly ? (f.granted ? ' (invite-only, granted to you)' : ' (invite-only: ask an administrator)') : ''}`;
 }

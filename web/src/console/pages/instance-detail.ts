@@ -78,7 +78,7 @@ export async function instanceDetailPage(ctx: AppContext, params: Record<string,
   const renderManage = (): void => {
     const image = images.find(i => i.name === inst.image);
     const allowed: FlavorInfo[] = image ? flavorsForImage(flavors, image) : flavors;
-    const flavorSel = h('select', null, allowed.map(f => h('option', { value: f.id, selected: f.id === inst.flavor }, `${f.id} — ${f.description}`)));
+    const flavorSel = h('select', null, allowed.map(f => h('option', { value: f.id, selected: f.id === inst.flavor, disabled: !f.granted && f.id !== inst.flavor }, `${f.id} — ${f.description}${f.granted ? '' : ' (invite-only: ask an administrator)'}`)));
     const flavorF = field('detail-flavor', 'Flavor for the next start', flavorSel, can(inst, 'updateFlavor') ? 'Takes effect when the instance starts.' : 'Stop the instance to change its flavor.');
     flavorSel.disabled = !can(inst, 'updateFlavor');
     const saveFlavor = h('button', { type: 'button', class: 'btn', disabled: !can(inst, 'updateFlavor') }, 'Change flavor');
