@@ -98,6 +98,17 @@ describe('web routes', () => {
       expect(html).not.toContain(alice.token);
     });
 
+    it('should keep what comes from the URL from closing the config script', async () => {
+      const res = await lab('/tree/%3C%2Fscript%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E.ipynb');
+      const html = await res.text();
+      expect(html).not.toContain('<script>alert(1)');
+      const json = /<script id="jupyter-config-data" type="application\/json">(.*)<\/script>/.exec(html)![1]!;
+      expect((JSON.parse(json) as { treePath: string }).treePath).toBe('</script><script>alert(1)</script>.ipynb');
+      const ws = await lab('/workspaces/team/tree/a.ipynb');
+      const cfg = JSON.parse(/<script id="jupyter-config-data" type="application\/json">(.*)<\/script>/.exec(await ws.text())![1]!) as { workspace: string; treePath: string };
+      expect(cfg).toMatchObject({ workspace: 'team', treePath: 'a.ipynb' });
+    });
+
     it('should send a signed-out browser to the console sign-in and hide other users\' instances', async () => {
       const res = await fetch(`${t.url}/notebooks/${inst.id}/lab`, { redirect: 'manual' });
       expect(res.status).toBe(302);
