@@ -27,8 +27,12 @@ describe('SSH REST API', () => {
     const dir = await mkdtemp(join(tmpdir(), 'nbg-ssh-catalogue-'));
     const file = join(dir, 'catalogue.json');
     await writeFile(file, JSON.stringify(catalogue));
-    t = await startTestApp({ driver: new FakeDriver(), config: { catalogueFile: file } });
-    await rm(dir, { recursive: true, force: true });
+    try {
+      t = await startTestApp({ driver: new FakeDriver(), config: { catalogueFile: file } });
+    } finally {
+      // The catalogue is read once at start.
+      await rm(dir, { recursive: true, force: true });
+    }
     alice = await t.user('alice');
     bob = await t.user('bob');
   });
