@@ -40,6 +40,7 @@ import { TokenHousekeeping } from './auth/token-housekeeping';
 import { ActivityRecorder, LeaseManager, LeaseStore, httpFeedReader } from './leases';
 import { NoopMetrics, PrometheusMetrics, startMetricsServer, type IMetrics, type MetricsServer } from './metrics';
 import { HttpError } from './errors';
+import { capPendingConnections, clientErrorHandler, frameworkErrorHandler, serverOptions } from './api/http-hardening';
 import { SshService, isSshChannelPath, sshAuditRecorder } from './ssh';
 
 export interface AppOptions {
@@ -160,19 +161,24 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
 
     metrics.setWebSocketSource(() => proxy.openSockets);
     let metricsServer: MetricsServer | null = null;
+    const limits = { headersTimeoutMs: config.httpHeadersTimeoutMs, requestTimeoutMs: config.httpRequestTimeoutMs, maxPendingPerAddress: config.httpMaxPendingPerAddress };
     let server!: Server;
     const fastify = Fastify({
       loggerInstance: log.child({ svc: 'api' }) as unknown as FastifyBaseLogger,
       bodyLimit: 1 << 20,
       trustProxy: false,
+      // Refusals before any route runs get the catalogue body too (issue 11).
+      clientErrorHandler: clientErrorHandler(log.child({ svc: 'http' })),
+      frameworkErrors: frameworkErrorHandler,
       serverFactory: handler => {
-        server = createServer((req: IncomingMessage, res: ServerResponse) => {
+        server = createServer(serverOptions(limits), (req: IncomingMessage, res: ServerResponse) => {
           const id = InstanceProxy.match(req.url);
           // `/notebooks/<id>/lab…` is the lab page and its API, served here, not by the agent;
           // the agent's SSH channel endpoints are for the SSH server only (404 here).
           if (id && !isLabPath(req.url) && !isSshChannelPath(req.url)) void proxy.handleRequest(req, res, id);
           else handler(req, res);
         });
+        capPendingConnections(server, limits, log.child({ svc: 'http' }));
         return server;
       }
     });

@@ -110,6 +110,12 @@ export interface Config {
   readonly idempotencyTtlHours: number;
   /** Trust `X-Forwarded-For` from a reverse proxy for the client address (audit, rate limits). */
   readonly trustProxy: boolean;
+  /** Longest a client may take to send request headers (slowloris), in ms. */
+  readonly httpHeadersTimeoutMs: number;
+  /** Longest a client may take to send a whole request, body included, in ms (0 = no limit). */
+  readonly httpRequestTimeoutMs: number;
+  /** Connections one address may hold before sending their first request head (0 = no cap). */
+  readonly httpMaxPendingPerAddress: number;
   // ---- Docker runtime (issue 4) ----
   /** Prefix of the containers, networks and layer images this gateway creates on dockerd. */
   readonly dockerPrefix: string;
@@ -240,6 +246,9 @@ export const FIELDS: readonly Field[] = [
   { key: 'defaultIdleMinutes', flag: '--default-idle-minutes', env: 'NBG_DEFAULT_IDLE_MINUTES', help: 'IDLE timeout of new instances (0 = none)', parse: num('defaultIdleMinutes') },
   { key: 'idempotencyTtlHours', flag: '--idempotency-ttl-hours', env: 'NBG_IDEMPOTENCY_TTL_HOURS', help: 'hours an Idempotency-Key is kept', parse: int('idempotencyTtlHours', 1) },
   { key: 'trustProxy', flag: '--trust-proxy', env: 'NBG_TRUST_PROXY', help: 'trust X-Forwarded-For for client addresses', parse: bool('trustProxy') },
+  { key: 'httpHeadersTimeoutMs', flag: '--http-headers-timeout-ms', env: 'NBG_HTTP_HEADERS_TIMEOUT_MS', help: 'longest a client may take to send headers', parse: int('httpHeadersTimeoutMs', 500) },
+  { key: 'httpRequestTimeoutMs', flag: '--http-request-timeout-ms', env: 'NBG_HTTP_REQUEST_TIMEOUT_MS', help: 'longest a client may take to send a request (0 = none)', parse: int('httpRequestTimeoutMs', 0) },
+  { key: 'httpMaxPendingPerAddress', flag: '--http-max-pending-per-address', env: 'NBG_HTTP_MAX_PENDING_PER_ADDRESS', help: 'connections per address before their headers (0 = no cap)', parse: int('httpMaxPendingPerAddress', 0) },
   { key: 'dockerPrefix', flag: '--docker-prefix', env: 'NBG_DOCKER_PREFIX', help: 'name prefix of Docker resources', parse: dockerPrefix },
   { key: 'dockerLabels', flag: '--docker-labels', env: 'NBG_DOCKER_LABELS', help: 'extra labels k=v,k=v on Docker resources', parse: labels },
   { key: 'dockerNetworkPool', flag: '--docker-network-pool', env: 'NBG_DOCKER_NETWORK_POOL', help: 'IPv4 CIDR for per-user networks', parse: str },
@@ -339,6 +348,10 @@ export function defaults(installRoot: string): Config {
     defaultIdleMinutes: 0,
     idempotencyTtlHours: 24,
     trustProxy: false,
+    httpHeadersTimeoutMs: 20_000,
+    // Node's default: large uploads (job outputs, files through the proxy) must finish within it.
+    httpRequestTimeoutMs: 300_000,
+    httpMaxPendingPerAddress: 128,
     dockerPrefix: 'nbg-',
     dockerLabels: {},
     dockerNetworkPool: '10.213.0.0/16',

@@ -46,6 +46,8 @@ export const Errors = {
   VALIDATION: code('NB_ERR_VALIDATION', '%s', 400),
   NOT_FOUND: code('NB_ERR_NOT_FOUND', 'No route for %s %s', 404),
   PAYLOAD_TOO_LARGE: code('NB_ERR_PAYLOAD_TOO_LARGE', 'Request body is larger than the %s bytes allowed', 413),
+  REQUEST_TIMEOUT: code('NB_ERR_REQUEST_TIMEOUT', 'The request was not received in time (headers or body too slow); the connection is closed', 408),
+  HEADERS_TOO_LARGE: code('NB_ERR_HEADERS_TOO_LARGE', 'The request headers are larger than the 16 KiB allowed (too many or too large cookies?)', 431),
   // Authentication
   UNAUTHENTICATED: code('NB_ERR_UNAUTHENTICATED', 'Sign in first: send "Authorization: Bearer <token>" or a session cookie', 401),
   BAD_CREDENTIALS: code('NB_ERR_BAD_CREDENTIALS', 'Wrong user name or password', 401),

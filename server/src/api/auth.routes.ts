@@ -24,15 +24,16 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
       throw Errors.VALIDATION('send {"username": "...", "password": "..."}');
     }
     const sourceIp = sourceIpOf(req.raw, ctx.config.trustProxy);
-    const wait = await ctx.loginLimiter.retryAfter(body.username, sourceIp);
-    if (wait > 0) {
-      reply.header('Retry-After', String(wait));
-      throw Errors.RATE_LIMITED(wait, { retryAfterSeconds: wait });
+    // Claimed before the (slow) password check, so parallel guesses cannot all get through.
+    const claim = await ctx.loginLimiter.claim(body.username, sourceIp);
+    if ('retryAfter' in claim) {
+      reply.header('Retry-After', String(claim.retryAfter));
+      throw Errors.RATE_LIMITED(claim.retryAfter, { retryAfterSeconds: claim.retryAfter });
     }
     const user = await ctx.users.byName(body.username);
     const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok || user.disabled) {
-      await ctx.loginLimiter.failed(body.username, sourceIp);
+      // The claim stays: it is the failure.
       if (user) {
         await ctx.audit.record({
           action: 'login', actor: { id: user.id, name: user.name }, sourceIp, result: 'failure',
@@ -41,7 +42,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
       }
       throw Errors.BAD_CREDENTIALS();
     }
-    await ctx.loginLimiter.succeeded(body.username);
+    await ctx.loginLimiter.succeeded(body.username, claim.attempt);
     const ttl = ctx.config.sessionTtlHours * 3_600_000;
     const expiresAt = Date.now() + ttl;
     const { id, token } = await ctx.users.issueToken(user.id, 'session', 'sign-in', expiresAt);
@@ -80,18 +81,19 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const problem = passwordProblem(body.newPassword);
     if (problem) throw Errors.VALIDATION(`"newPassword" ${problem}`);
     const sourceIp = sourceIpOf(req.raw, ctx.config.trustProxy);
-    const wait = await ctx.loginLimiter.retryAfter(p.name, sourceIp);
-    if (wait > 0) {
-      reply.header('Retry-After', String(wait));
-      throw Errors.RATE_LIMITED(wait, { retryAfterSeconds: wait });
+    const claim = await ctx.loginLimiter.claim(p.name, sourceIp);
+    if ('retryAfter' in claim) {
+      reply.header('Retry-After', String(claim.retryAfter));
+      throw Errors.RATE_LIMITED(claim.retryAfter, { retryAfterSeconds: claim.retryAfter });
     }
     const user = await ctx.users.byName(p.name);
     if (!user || !(await verifyPassword(body.currentPassword, user.passwordHash))) {
-      // Counted like a failed sign-in: a stolen session must not become a password oracle.
-      await ctx.loginLimiter.failed(p.name, sourceIp);
+      // Counted like a failed sign-in (the claim stays): a stolen session must not become a
+      // password oracle.
       await ctx.audit.record({ action: 'changePassword', actor: actorOf(p), sourceIp, result: 'failure', resource: { type: 'user', id: p.userId, name: p.name, ownerId: p.userId }, details: { code: 'NB_ERR_PASSWORD_WRONG' } });
       throw Errors.PASSWORD_WRONG();
     }
+    await ctx.loginLimiter.succeeded(p.name, claim.attempt);
     await ctx.users.update(p.userId, { passwordHash: await hashPassword(body.newPassword) });
     // Other browsers and CLIs signed in with the old password are signed out.
     const revoked = await ctx.users.revokeAllTokens(p.userId, { kind: 'session', ...(p.tokenId ? { exceptId: p.tokenId } : {}) });

@@ -96,10 +96,11 @@ export function registerStorageRoutes(app: FastifyInstance, ctx: ApiContext): vo
     return { rec, target };
   };
 
-  const countBytes = (job: SyncJobWire): void => {
-    if (job.state === 'running' || counted.has(job.id)) return;
+  const countBytes = (job: SyncJobWire | null): void => {
+    // The agent runs in the user's container: its answers are input, not trusted shapes.
+    if (!job || typeof job !== 'object' || job.state === 'running' || counted.has(job.id)) return;
     counted.add(job.id);
-    const bytes = Number((job.progress as { bytesDone?: number }).bytesDone ?? 0);
+    const bytes = Number((job.progress as { bytesDone?: number } | undefined)?.bytesDone ?? 0);
     if (bytes > 0) ctx.metrics.syncBytes(job.kind === 'push' ? 'push' : 'pull', bytes);
   };
 
@@ -119,7 +120,7 @@ export function registerStorageRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.get('/api/v1/notebooks/:id/sync', async req => {
     const { target } = await openInstance(req);
     const list = (await agentSync<{ items: SyncJobWire[] }>(target, 'GET', 'jobs')).body;
-    list.items.forEach(countBytes);
+    if (Array.isArray(list?.items)) list.items.forEach(countBytes);
     return list;
   });
   app.get('/api/v1/notebooks/:id/sync/:syncId', async req => {
