@@ -121,6 +121,14 @@ describe('console and JupyterLab in a browser', () => {
     await expect.poll(() => consolePage.jobLog('e2e-job'), { timeout: 20_000 }).toMatch(/nbg-job/);
   });
 
+  it('should create a training job from staged code in the console and see it SUCCEEDED', async () => {
+    const jobs = (await (await gw.api('/api/v1/jobs', { token: gw.adminToken })).json()) as { items: { name: string; version: { codeUrl: string; bootFile: string } | null }[] };
+    const staged = jobs.items.find(j => j.name === 'e2e-job')!.version!;
+    await consolePage.gotoJobs();
+    await consolePage.createJob({ name: 'from-console', codeUrl: staged.codeUrl, bootFile: staged.bootFile.split('/').pop()!, outputUrl: 's3://nbg-e2e/console/', parameters: 'epochs=1' });
+    await consolePage.waitForVersionState('V0001', 'SUCCEEDED');
+  });
+
   it('should show CSV, Markdown and image files and run code in a console', async () => {
     const put = (path: string, body: unknown): Promise<Response> =>
       gw.api(`/notebooks/${instanceId}/api/contents/${path}`, { method: 'PUT', token: gw.adminToken, json: body });

@@ -103,8 +103,26 @@ export class ConsolePage {
     return log.innerText();
   }
 
+  /** Fills the console's training-job form and submits it; waits for the job's page. */
+  async createJob(o: { name: string; codeUrl: string; bootFile: string; outputUrl: string; parameters?: string }): Promise<void> {
+    await this.page.getByRole('link', { name: 'Create training job' }).click();
+    await this.page.getByRole('heading', { name: 'Create a training job' }).waitFor();
+    await this.page.getByLabel('Name', { exact: true }).fill(o.name);
+    await this.page.getByLabel('Code directory').fill(o.codeUrl);
+    await this.page.getByLabel('Boot file').fill(o.bootFile);
+    if (o.parameters) await this.page.getByLabel('Run parameters (optional)').fill(o.parameters);
+    await this.page.getByLabel('Output location').fill(o.outputUrl);
+    await this.page.getByRole('button', { name: 'Create', exact: true }).click();
+    await this.page.getByRole('heading', { name: o.name, exact: true }).waitFor();
+  }
+
+  /** On a job's page: waits until a version shows `status`. */
+  async waitForVersionState(version: string, status: string, timeoutMs = 180_000): Promise<void> {
+    await this.page.locator(`tr[data-version="${version}"] .badge[data-status="${status}"]`).waitFor({ timeout: timeoutMs });
+  }
+
   async gotoJobs(): Promise<void> {
-    await this.page.getByRole('link', { name: 'Training jobs' }).click();
+    await this.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Training jobs' }).click();
     await this.page.getByRole('heading', { name: 'Training jobs' }).waitFor();
   }
 

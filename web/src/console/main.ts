@@ -16,6 +16,7 @@ import { createPage } from './pages/create';
 import { instanceDetailPage } from './pages/instance-detail';
 import { imagesPage } from './pages/images';
 import { jobDetailPage, jobsPage } from './pages/jobs';
+import { jobCreatePage } from './pages/job-create';
 import { keysPage } from './pages/keys';
 import { auditPage } from './pages/audit';
 
@@ -26,6 +27,7 @@ const ROUTES: Route<PageFactory>[] = [
   { pattern: '/notebooks/:id', value: instanceDetailPage },
   { pattern: '/images', value: imagesPage },
   { pattern: '/jobs', value: jobsPage },
+  { pattern: '/jobs/new', value: jobCreatePage },
   { pattern: '/jobs/:id', value: jobDetailPage },
   { pattern: '/keys', value: keysPage },
   { pattern: '/audit', value: auditPage }

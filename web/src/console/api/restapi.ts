@@ -12,9 +12,9 @@
 import type { NotebookInstance, Page, ImageInfo, FlavorInfo, LoginResponse, Health } from '../../../../server/src/api/types';
 import type { AuditRecord } from '../../../../server/src/audit/audit';
 import { readCookie, readEvents } from '../../../../extensions/lab-services/src/browser';
+import type { CreateJobRequest, CreatedSshKey, CustomImage, InstanceSshInfo, Job, JobVersion, LeaseInfo, Me, Progress, SaveProgress, SshKey } from './wire';
 
 export { readEvents };
-import type { CreateJobRequest, CreatedSshKey, CustomImage, InstanceSshInfo, Job, JobVersion, LeaseInfo, Me, Progress, SaveProgress, SshKey } from './wire';
 
 /** The server answered with an error body `{ error, code, message, details? }`. */
 export class ResponseError extends Error {

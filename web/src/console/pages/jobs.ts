@@ -42,7 +42,9 @@ export async function jobsPage(ctx: AppContext, _p: Record<string, string>, quer
   return {
     el: h('main', { id: 'main', class: 'page' },
       h('div', { class: 'page-head' }, h('h1', null, 'Training jobs'),
-        ctx.me.role === 'admin' ? h('a', { class: 'btn', href: all ? '#/jobs' : '#/jobs?all=true' }, all ? 'Only mine' : 'Everyone\u2019s') : null),
+        h('div', { class: 'actions' },
+          ctx.me.role === 'admin' ? h('a', { class: 'btn', href: all ? '#/jobs' : '#/jobs?all=true' }, all ? 'Only mine' : 'Everyone\u2019s') : null,
+          h('a', { class: 'btn btn-primary', href: '#/jobs/new' }, 'Create training job'))),
       body),
     title: 'Training jobs',
     dispose: () => poll.dispose()
