@@ -124,7 +124,7 @@ export async function startRadosGateway(opts: { timeoutMs?: number } = {}): Prom
       createUser: uid => createUser(uid),
       async createRole(name, user) {
         const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: [`arn:aws:iam:::user/${user.uid}`] }, Action: ['sts:AssumeRole'] }] };
-        await radosgwAdmin(['role', 'create', `--role-name=${name}`, '--path=/', `--assume-role-policy-doc=${JSON.stringify(trust)}`, '--max-session-duration=43200']);
+        await radosgwAdmin(['role', 'create', `--role-name=${name}`, '--path=/', `--assume-role-policy-doc=${JSON.stringify(trust)}`]);
         const allow = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::*'] }] };
         await radosgwAdmin(['role-policy', 'put', `--role-name=${name}`, '--policy-name=s3-all', `--policy-doc=${JSON.stringify(allow)}`]);
         return `arn:aws:iam:::role/${name}`;

@@ -325,10 +325,10 @@ export class FsObjectStore implements IMultipartObjectStore {
     return { dir, initiated: info.initiated, ...(info.contentType ? { contentType: info.contentType } : {}) };
   }
 
-  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Buffer): Promise<PartInfo> {
+  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Buffer, opts: { md5?: Buffer } = {}): Promise<PartInfo> {
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw new Error(`part number must be 1–10000, got ${partNumber}`);
     const { dir } = await this._upload(bucket, key, uploadId);
-    const etag = createHash('md5').update(body).digest('hex');
+    const etag = (opts.md5 ?? createHash('md5').update(body).digest()).toString('hex');
     const name = String(partNumber).padStart(5, '0');
     const tmp = join(dir, `${name}.${randomBytes(4).toString('hex')}.tmp`);
     await writeFile(tmp, body);

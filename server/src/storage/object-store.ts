@@ -47,6 +47,8 @@ export interface PutOptions {
   contentType?: string;
   /** Size in bytes when known (lets implementations pick single-part vs multipart). */
   size?: number;
+  /** The body's MD5 when the caller has it already (a Buffer body; saves hashing it again). */
+  md5?: Buffer;
   signal?: AbortSignal;
 }
 
@@ -113,7 +115,7 @@ export interface IMultipartObjectStore extends IObjectStore {
    * Uploads one part (1–10000); re-uploading a part number replaces it. Every part but the
    * last must be at least 5 MiB. @throws NoSuchUploadError
    */
-  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Buffer, opts?: { signal?: AbortSignal }): Promise<PartInfo>;
+  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Buffer, opts?: { md5?: Buffer; signal?: AbortSignal }): Promise<PartInfo>;
 
   /** Parts uploaded so far, by part number. @throws NoSuchUploadError */
   listParts(bucket: string, key: string, uploadId: string, opts?: { signal?: AbortSignal }): Promise<PartInfo[]>;

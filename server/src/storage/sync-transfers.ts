@@ -2,8 +2,8 @@
  * Applies a sync plan: parallel uploads or downloads, then the deletes the plan allows.
  *
  * #### Notes
- * - One pool of `concurrency` slots serves small files and the parts of large ones alike, so
- *   a few large files do not starve the many small ones, nor the reverse.
+ * - Small files and parts of large ones have pools of their own, so a few large files do not
+ *   starve the many small ones, nor the reverse.
  * - Large uploads are multipart; an interrupted one is resumed: the newest unfinished upload
  *   of the key is reused and parts whose MD5 matches are not sent again.
  * - Downloads land in `<name>.nbg-sync-part` next to the file and are renamed when complete
@@ -64,11 +64,20 @@ class Pool {
   }
 }
 
-/** Copies what the plan says, in parallel, then deletes what it allows. */
+/**
+ * Copies what the plan says, in parallel, then deletes what it allows.
+ *
+ * #### Notes
+ * Small files and the parts of large ones go through two pools (`concurrency` slots and half
+ * as many): small files wait on the store's per-request latency, parts on bandwidth, and
+ * running both at once keeps both busy instead of finishing with a tail of large parts.
+ */
 export async function applyPlan(p: SyncPlan, opts: ApplyOptions = {}): Promise<SyncResult> {
   const { spec } = p;
   const signal = opts.signal;
-  const pool = new Pool(Math.max(1, opts.concurrency ?? 16));
+  const concurrency = Math.max(1, opts.concurrency ?? 16);
+  const pool = new Pool(concurrency);
+  const parts = new Pool(Math.max(1, Math.ceil(concurrency / 2)));
   const r: SyncResult = {
     phase: 'transferring', filesTotal: p.transfers.length, filesDone: 0, filesFailed: 0, bytesTotal: p.transferBytes, bytesDone: 0,
     deletesTotal: p.deletes.length, deletesDone: 0, transferred: 0, resumedParts: 0, failures: []
@@ -77,7 +86,7 @@ export async function applyPlan(p: SyncPlan, opts: ApplyOptions = {}): Promise<S
     phase: r.phase, filesTotal: r.filesTotal, filesDone: r.filesDone, filesFailed: r.filesFailed, bytesTotal: r.bytesTotal,
     bytesDone: r.bytesDone, deletesTotal: r.deletesTotal, deletesDone: r.deletesDone
   });
-  const ctx: Ctx = { p, pool, signal, bytes: n => { r.bytesDone += n; report(); }, resumed: () => r.resumedParts++, uploads: new Map() };
+  const ctx: Ctx = { p, pool, parts, signal, bytes: n => { r.bytesDone += n; report(); }, resumed: () => r.resumedParts++, uploads: new Map() };
   report();
 
   if (spec.direction === 'push' && p.transfers.some(t => t.size > partSizeFor(t.size, spec.store.partSize))) {
@@ -141,7 +150,10 @@ export async function applyPlan(p: SyncPlan, opts: ApplyOptions = {}): Promise<S
 
 interface Ctx {
   p: SyncPlan;
+  /** Small files. */
   pool: Pool;
+  /** Parts of large files. */
+  parts: Pool;
   signal?: AbortSignal;
   bytes(n: number): void;
   resumed(): void;
@@ -159,8 +171,9 @@ async function upload(ctx: Ctx, t: PlannedTransfer): Promise<void> {
   if (file.size <= partSize) {
     await ctx.pool.run(async () => {
       const body = await readFile(abs, ctx.signal ? { signal: ctx.signal } : {});
-      const info = await store.put(bucket, key, body, { size: body.length, signal: ctx.signal });
-      const md5 = createHash('md5').update(body).digest('hex');
+      const digest = createHash('md5').update(body).digest();
+      const md5 = digest.toString('hex');
+      const info = await store.put(bucket, key, body, { size: body.length, md5: digest, signal: ctx.signal });
       if (info.etag && info.etag !== md5) throw new Error(`the store reports ETag ${info.etag} for ${t.rel}, expected ${md5}`);
       if (body.length === file.size) cache.remember(file, md5, partSize);
       ctx.bytes(body.length);
@@ -194,7 +207,7 @@ async function upload(ctx: Ctx, t: PlannedTransfer): Promise<void> {
   try {
     const count = Math.ceil(file.size / partSize);
     const digests: Buffer[] = new Array(count);
-    await Promise.all(Array.from({ length: count }, (_, i) => ctx.pool.run(async () => {
+    await Promise.all(Array.from({ length: count }, (_, i) => ctx.parts.run(async () => {
       ctx.signal?.throwIfAborted();
       const n = i + 1;
       const len = Math.min(partSize, file.size - i * partSize);
@@ -207,7 +220,7 @@ async function upload(ctx: Ctx, t: PlannedTransfer): Promise<void> {
       if (old && old.size === len && old.etag === md5.toString('hex')) {
         ctx.resumed();
       } else {
-        await store.uploadPart(bucket, key, uploadId!, n, buf, { signal: ctx.signal });
+        await store.uploadPart(bucket, key, uploadId!, n, buf, { md5, signal: ctx.signal });
       }
       ctx.bytes(len);
     })));
@@ -243,7 +256,8 @@ async function download(ctx: Ctx, t: PlannedTransfer): Promise<void> {
   try {
     if (!done.size) await fh.truncate(t.size);
     let journalWrite = Promise.resolve();
-    await Promise.all(Array.from({ length: count }, (_, i) => ctx.pool.run(async () => {
+    const pool = count > 1 ? ctx.parts : ctx.pool;
+    await Promise.all(Array.from({ length: count }, (_, i) => pool.run(async () => {
       ctx.signal?.throwIfAborted();
       const start = i * chunk;
       const end = Math.min(start + chunk, t.size) - 1;
