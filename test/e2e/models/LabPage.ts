@@ -159,6 +159,40 @@ export class LabPage {
     return this.page.locator('body').getAttribute('data-jp-theme-name');
   }
 
+  /**
+   * Selects items in the file browser, opens their context menu and runs "Sync to ~/work"
+   * (Sync OBS). @returns the dialog's text (the plan and the limits), or the refusal's.
+   */
+  async syncObs(names: string[], confirm = true): Promise<{ plan: string | null; refusal: string | null }> {
+    await this.execute('filebrowser:refresh');
+    const item = (n: string): Locator => this.page.locator('.jp-DirListing-item', { has: this.page.locator('.jp-DirListing-itemText', { hasText: n }) }).first();
+    await item(names[0]!).click();
+    for (const n of names.slice(1)) await item(n).click({ modifiers: ['Control'] });
+    await item(names.at(-1)!).click({ button: 'right' });
+    await this.page.getByRole('menuitem', { name: 'Sync to ~/work' }).click();
+    const dialog = this.page.locator('.jp-Dialog').last();
+    await dialog.waitFor();
+    const title = (await dialog.locator('.jp-Dialog-header').innerText()).trim();
+    const body = (await dialog.locator('.jp-Dialog-body').innerText()).trim();
+    if (title !== 'Sync OBS' || !body.startsWith('Copy')) {
+      await dialog.locator('.jp-Dialog-button').last().click();
+      return { plan: null, refusal: body };
+    }
+    if (!confirm) {
+      await dialog.locator('.jp-Dialog-button.jp-mod-reject').click();
+      return { plan: body, refusal: null };
+    }
+    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+    return { plan: body, refusal: null };
+  }
+
+  /** Waits for a notification whose text matches. */
+  async notification(text: RegExp): Promise<string> {
+    const toast = this.page.locator('.Toastify__toast').filter({ hasText: text }).first();
+    await toast.waitFor({ timeout: 60_000 });
+    return toast.innerText();
+  }
+
   /** Lists the file browser's current directory. */
   async files(): Promise<string[]> {
     await this.execute('filebrowser:refresh');

@@ -1,0 +1,73 @@
+/**
+ * Our JupyterLab plug-ins on an `obs` instance: Sync OBS shows the plan against the limits
+ * before copying, copies, and is refused before any copy when a limit would be passed.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process';
+import { launchBrowser, type BrowserSession } from './browser';
+import { ConsolePage } from './models/ConsolePage';
+import type { LabPage } from './models/LabPage';
+
+describe('JupyterLab plug-ins on an OBS instance', () => {
+  let gw: GatewayProcess;
+  let b: BrowserSession;
+  let lab: LabPage;
+  let id = '';
+
+  beforeAll(async () => {
+    gw = await startGatewayProcess({ NBG_RUNTIME: 'local' });
+    b = await launchBrowser(gw.url);
+  });
+  afterEach(async ctx => {
+    if (ctx.task.result?.state === 'fail') {
+      const file = await b?.screenshot(ctx.task.name);
+      ctx.task.result.errors?.push({ message: `screenshot: ${file}\nbrowser log:\n${b?.log.slice(-20).join('\n')}` } as never);
+    }
+  });
+  afterAll(async () => {
+    await b?.dispose();
+    await gw?.stop();
+  });
+
+  const put = (path: string, content: string): Promise<Response> =>
+    gw.api(`/notebooks/${id}/api/contents/${path}`, { method: 'PUT', token: gw.adminToken, json: { type: 'file', format: 'text', content } });
+
+  it('should open the lab of an instance created with object storage', async () => {
+    const c = new ConsolePage(b.page, b.context);
+    await c.goto();
+    await c.signIn('admin', 'integration-admin-pw');
+    await c.openCreateForm();
+    await c.typeName('obs-nb');
+    await b.page.getByLabel(/Object storage \(OBS\)/).check();
+    expect(await b.page.getByLabel('Volume size (GB)').isVisible()).toBe(false);
+    await b.page.getByRole('button', { name: 'Create and start' }).click();
+    await b.page.getByRole('heading', { name: 'obs-nb', exact: true }).waitFor();
+    id = new URL(b.page.url()).hash.split('/').pop()!;
+    await c.waitForState('RUNNING');
+    lab = await c.openLab('obs-nb');
+  });
+
+  it('should show the plan and the limits, then sync the selected objects into ~/work', async () => {
+    expect((await put('a.csv', 'x,y\n1,2\n')).status).toBe(201);
+    expect((await put('b.txt', 'hello\n')).status).toBe(201);
+    const { plan } = await lab.syncObs(['a.csv', 'b.txt']);
+    expect(plan).toContain('Copy 2 files');
+    expect(plan).toContain('of 2 selected items into ~/work');
+    expect(plan).toContain('Limits: at most 1024 files per sync; ~/work at most 500 MB afterwards.');
+    expect(await lab.notification(/Synced 2 files/)).toContain('Synced 2 files');
+    // Unchanged files are skipped the second time.
+    const again = await lab.syncObs(['a.csv'], false);
+    expect(again.plan).toContain('1 unchanged skipped');
+  });
+
+  it('should refuse a sync over 1024 files before copying anything, with the numbers', async () => {
+    const dir = await gw.api(`/notebooks/${id}/api/contents/many`, { method: 'PUT', token: gw.adminToken, json: { type: 'directory' } });
+    expect(dir.status).toBe(201);
+    for (let i = 0; i < 1025; i += 25) {
+      await Promise.all(Array.from({ length: Math.min(25, 1025 - i) }, (_, k) => put(`many/f${i + k}.txt`, 'x')));
+    }
+    const { refusal } = await lab.syncObs(['many']);
+    expect(refusal).toMatch(/1025/);
+    expect(refusal).toMatch(/1024/);
+  });
+});
