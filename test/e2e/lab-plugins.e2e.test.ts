@@ -39,6 +39,8 @@ describe('JupyterLab plug-ins on an OBS instance', () => {
     await c.openCreateForm();
     await c.typeName('obs-nb');
     await b.page.getByLabel(/Object storage \(OBS\)/).check();
+    await b.page.getByLabel('Stop at a set time').check();
+    await b.page.getByLabel('Stop after (hours)').fill('4');
     expect(await b.page.getByLabel('Volume size (GB)').isVisible()).toBe(false);
     await b.page.getByRole('button', { name: 'Create and start' }).click();
     await b.page.getByRole('heading', { name: 'obs-nb', exact: true }).waitFor();
@@ -69,5 +71,16 @@ describe('JupyterLab plug-ins on an OBS instance', () => {
     const { refusal } = await lab.syncObs(['many']);
     expect(refusal).toMatch(/1025/);
     expect(refusal).toMatch(/1024/);
+  });
+
+  it('should show the lease in the status bar, renew it and stop the instance from the Instance panel', async () => {
+    await expect.poll(() => lab.page.locator('.nbg-InstanceStatus').innerText()).toMatch(/^obs-nb · RUNNING · stops in 3h 5\dm$/);
+    await lab.page.locator('.nbg-InstanceStatus').click();
+    const panel = lab.page.getByRole('region', { name: 'Instance' });
+    await panel.getByRole('button', { name: 'Renew lease' }).click();
+    await lab.notification(/Lease renewed/);
+    await panel.getByRole('button', { name: 'Stop instance' }).click();
+    await lab.page.locator('.jp-Dialog').getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(async () => ((await (await gw.api(`/api/v1/notebooks/${id}`, { token: gw.adminToken })).json()) as { status: string }).status, { timeout: 60_000 }).toBe('STOPPED');
   });
 });
