@@ -16,14 +16,17 @@ import { dirname, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ContentsManager, ServerConnection, type Contents } from '@jupyterlab/services';
+import { ContentsManager, KernelManager, ServerConnection, type Contents } from '@jupyterlab/services';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { StsCredentials } from '../../server/src/storage/credentials';
 import { AccessDeniedError, listAll } from '../../server/src/storage/object-store';
 import { S3ObjectStore } from '../../server/src/storage/s3-object-store';
-import { startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
+import { ROOT, startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
 import { startRadosGateway, type RadosGateway } from '../utils/radosgw';
 
 const MiB = 1024 * 1024;
+const execFileP = promisify(execFile);
 const BUCKET = 'nbtest-users';
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -257,6 +260,45 @@ describe('object storage with radosgw', () => {
       const del = await finished(ids.localnb!, await startSync(ids.localnb!, { kind: 'push', path: 'tree', prefix: 'backup/tree/', delete: true, maxDelete: 1 }));
       expect(del).toMatchObject({ state: 'succeeded', plan: { deletes: 1 } });
       await expect(admin.head(BUCKET, 'users/alice/backup/tree/stray.txt')).rejects.toThrow();
+    });
+  });
+
+  describe('from the CLI and from inside the instance', () => {
+    it('should push with `nbg sync` and list with `nbg storage ls`', async () => {
+      const env = { ...process.env, NBG_URL: gw.url, NBG_TOKEN: tokens.alice!, HOME: gw.dataDir, XDG_CONFIG_HOME: join(gw.dataDir, 'cli-config') };
+      const nbg = join(ROOT, 'server/dist/nbg.cjs');
+      const push = await execFileP(process.execPath, [nbg, 'sync', 'localnb', 'push', 'tree/d1', '--to', 'from-cli/'], { env });
+      expect(push.stdout).toMatch(/push \S+: succeeded, 100\/100 copied/);
+      const ls = await execFileP(process.execPath, [nbg, 'storage', 'ls', 'from-cli/sub1/', '--json'], { env });
+      const listed = JSON.parse(ls.stdout) as { path: string }[];
+      expect(listed.length).toBeGreaterThan(0);
+      expect(listed.every(o => o.path.startsWith('from-cli/sub1/'))).toBe(true);
+      const refused = await execFileP(process.execPath, [nbg, 'sync', 'obsnb', 'obs', 'm1025/'], { env }).then(() => null, (e: { code: number; stderr: string }) => e);
+      expect(refused?.code).toBe(1);
+      expect(refused?.stderr).toMatch(/1025 files, more than the 1024 .*NB_ERR_SYNC_LIMIT/);
+    });
+
+    it('should run nbg-sync from a notebook kernel in the instance', async () => {
+      const base = `${gw.url}/notebooks/${ids.localnb}/`;
+      const settings = ServerConnection.makeSettings({
+        baseUrl: base, wsUrl: base.replace(/^http/, 'ws'), token: tokens.alice, appendToken: true,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket
+      });
+      const kernels = new KernelManager({ serverSettings: settings });
+      const kernel = await kernels.startNew({ name: 'python3' });
+      try {
+        let out = '';
+        const future = kernel.requestExecute({ code: "import subprocess\nr = subprocess.run(['nbg-sync', 'push', 'tree/d2', '--to', 'from-kernel/'], capture_output=True, text=True)\nprint(r.returncode, r.stdout, r.stderr)" });
+        future.onIOPub = msg => {
+          if (msg.header.msg_type === 'stream') out += (msg.content as { text: string }).text;
+        };
+        await future.done;
+        expect(out).toMatch(/^0 push \S+: succeeded, 100\/100 copied/);
+        expect((await keysUnder('users/alice/from-kernel/')).length).toBe(100);
+      } finally {
+        await kernel.shutdown();
+        kernels.dispose();
+      }
     });
   });
 

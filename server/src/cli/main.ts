@@ -14,13 +14,14 @@ import { create, lease, list, logs, open, remove, renew, start, stop } from './c
 import { flavors, images, jobs } from './commands/catalogue';
 import { convert, customImages, saveImage } from './commands/images';
 import { sshConfig } from './commands/ssh';
+import { storage, sync } from './commands/storage';
 
 const COMMANDS: Record<string, Command> = {
   login, logout, whoami, list, ls: list, create, start, stop, delete: remove, rm: remove, open, logs, lease, renew, images, flavors, jobs, 'ssh-config': sshConfig,
-  convert, 'save-image': saveImage, 'custom-images': customImages
+  convert, 'save-image': saveImage, 'custom-images': customImages, sync, storage
 };
 
-const BOOLEANS = new Set(['json', 'yes', 'all', 'no-wait', 'password-stdin', 'help', 'print', 'force', 'replace']);
+const BOOLEANS = new Set(['json', 'yes', 'all', 'no-wait', 'password-stdin', 'help', 'print', 'force', 'replace', 'delete', 'dry-run', 'recursive']);
 
 export const HELP = `nbg: notebook instances from the command line
 
@@ -43,6 +44,13 @@ export const HELP = `nbg: notebook instances from the command line
   nbg jobs [--all] | nbg jobs logs JOB [VERSION] [--task N]   training jobs
   nbg ssh-config [--identity-file PATH] [--prefix nbg-] [--print]
                                                     ~/.ssh/config entries (Host nbg-NAME) for ssh, VS Code, PyCharm
+  nbg storage [ls [PREFIX] [--recursive]]           your object-storage root, and what is in it
+  nbg sync NAME push [PATH] [--to PREFIX] [--delete [--max-delete N]] [--dry-run] [--no-wait]
+  nbg sync NAME pull [PATH] [--from PREFIX] [--delete [--max-delete N]] [--dry-run] [--no-wait]
+                                                    ~/work (or PATH in it) ↔ PREFIX of your root (default
+                                                    notebooks/NAME/); unchanged files are skipped
+  nbg sync NAME obs SOURCE… [--into PATH]           Sync OBS: objects/folders of an obs instance → ~/work
+  nbg sync NAME status [ID] | cancel ID             recent syncs; cancel one (running it again resumes)
 
 Every command takes --json for machine-readable output. NBG_URL and NBG_TOKEN override the
 saved sign-in. NAME is an instance name or id.`;
