@@ -3,7 +3,7 @@
  * HTTP and WebSocket routes with one `registerXRoutes(routes, …)` line.
  */
 import type { Server } from 'node:http';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import type { Config } from './config';
 import type { Logger } from './logger';
 import { DisposableStore } from './lifecycle';
@@ -148,6 +148,8 @@ export function createApp(config: Config, log: Logger): App {
     terminals,
     async listen() {
       await mkdir(config.runtimeDir, { recursive: true, mode: 0o700 });
+      // Kernel sockets and connection files live here: ours alone, even if it existed before.
+      await chmod(config.runtimeDir, 0o700);
       const port = await http.listen(config.port, config.host);
       if (config.portFile) {
         // Write then rename so a reader never sees a partial file.

@@ -155,7 +155,7 @@ export class KernelClient implements IopubSink {
   }
 
   private _onReply(channel: Channel, frames: Buffer[]): void {
-    const { msg } = fromFrames(frames, this.kernel.signer);
+    const { msg } = fromFrames(frames, this.kernel.signer, this.kernel.verifyIncoming);
     const head = peekHeader(msg.header);
     this.kernel.touch();
     this.deliver(channel, msg, head.msg_id, head.msg_type);

@@ -94,6 +94,19 @@ export class Kernel {
     return this._signer;
   }
 
+  /**
+   * Whether messages from the kernel have their signatures checked.
+   *
+   * #### Notes
+   * Over IPC the kernel's sockets live in our 0700 runtime directory: nothing but the
+   * kernel we started can be on the other end, and checking every byte of its output costs
+   * about 1 ms per MB (jupyter_server's v1 path does not check them either). Over TCP another
+   * local process could take a port between a kernel's death and its restart: checked.
+   */
+  get verifyIncoming(): boolean {
+    return this._opts.transport === 'tcp';
+  }
+
   get isReady(): boolean {
     return this._isReady;
   }
@@ -244,7 +257,7 @@ export class Kernel {
   }
 
   private _onIopub(frames: Buffer[]): void {
-    const { msg } = fromFrames(frames, this._signer);
+    const { msg } = fromFrames(frames, this._signer, this.verifyIncoming);
     const head = peekHeader(msg.header);
     if (!this._isReady) {
       this._isReady = true;
@@ -267,7 +280,7 @@ export class Kernel {
   }
 
   private _onOwnReply(frames: Buffer[]): void {
-    const { msg } = fromFrames(frames, this._signer);
+    const { msg } = fromFrames(frames, this._signer, this.verifyIncoming);
     const parent = JSON.parse(msg.parentHeader.toString()) as { msg_id?: string };
     const resolve = parent.msg_id ? this._pendingControl.get(parent.msg_id) : undefined;
     if (resolve) {
