@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Errors } from '../errors';
 import { principalOf, type ApiContext } from '../api/context';
 import type { Principal } from '../auth/principal';
+import { sendError } from '../api/error-handler';
 import { sendStatic } from './static-files';
 import type { LabAssets } from './lab-page';
 import { LabSettings, SchemaCatalogue } from './lab-settings';
@@ -119,10 +120,7 @@ export function registerLabApiRoutes(app: FastifyInstance, ctx: ApiContext, lab:
     scope.get(`${P}/themes/*`, async (req: FastifyRequest, reply: FastifyReply) => {
       await who(req);
       reply.hijack();
-      if (!(await sendStatic(req.raw, reply.raw, lab.themesDir, (req.params as { '*': string })['*']))) {
-        reply.raw.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' });
-        reply.raw.end(JSON.stringify({ error: 'Not Found', code: 'NB_ERR_NOT_FOUND', message: 'No such theme file' }));
-      }
+      if (!(await sendStatic(req.raw, reply.raw, lab.themesDir, (req.params as { '*': string })['*']))) sendError(reply.raw, Errors.NOT_FOUND(req.method, req.url.split('?')[0]));
     });
 
     // Announcements are disabled (no internet); answer like a server with nothing to say.

@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Errors, HttpError } from '../errors';
+import { sendError } from '../api/error-handler';
 import type { ApiContext } from '../api/context';
 import { isAllowed } from '../instances/state-machine';
 import { sendStatic } from './static-files';
@@ -27,12 +28,7 @@ export function registerWebRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   const serve = async (req: FastifyRequest, reply: FastifyReply, dir: string, path: string): Promise<void> => {
     reply.hijack();
-    const sent = await sendStatic(req.raw, reply.raw, dir, path);
-    if (!sent) {
-      const body = JSON.stringify({ error: 'Not Found', code: 'NB_ERR_NOT_FOUND', message: `No file ${req.url.split('?')[0]}` });
-      reply.raw.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8', ...NO_STORE });
-      reply.raw.end(body);
-    }
+    if (!(await sendStatic(req.raw, reply.raw, dir, path))) sendError(reply.raw, Errors.NOT_FOUND(req.method, req.url.split('?')[0]));
   };
 
   app.get('/', async (req, reply) => {
