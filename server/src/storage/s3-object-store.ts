@@ -25,7 +25,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DEFAULT_PART_SIZE, MIN_PART_SIZE, partSizeFor } from './etag';
-import { FastPut } from './s3-fast-put';
+import { FastPath } from './s3-fast-path';
 import {
   AccessDeniedError, InvalidObjectKeyError, NoSuchBucketError, NoSuchUploadError, ObjectNotFoundError,
   type IMultipartObjectStore, type ListOptions, type ListPage, type ObjectInfo, type PartInfo, type PutOptions, type UploadInfo
@@ -65,7 +65,7 @@ export class S3ObjectStore implements IMultipartObjectStore {
   readonly client: S3Client;
   private readonly _queueSize: number;
   /** Signed PUTs without the SDK's per-request overhead (explicit endpoints only). */
-  private readonly _fast: FastPut | null;
+  private readonly _fast: FastPath | null;
   /** False once the store refused a multi-object delete these keys may do one by one. */
   private _multiDelete = true;
   private _disposed = false;
@@ -94,7 +94,7 @@ export class S3ObjectStore implements IMultipartObjectStore {
     if (opts.endpoint) config.endpoint = opts.endpoint;
     this.client = new S3Client(config);
     this._fast = opts.endpoint
-      ? new FastPut({
+      ? new FastPath({
         endpoint: opts.endpoint, region: config.region as string, forcePathStyle: config.forcePathStyle ?? false,
         credentials: memoizeKeys(opts.credentials), maxSockets, timeoutMs: opts.requestTimeoutMs ?? 120_000
       })
@@ -146,6 +146,10 @@ export class S3ObjectStore implements IMultipartObjectStore {
   }
 
   async get(bucket: string, key: string, opts: { range?: { start: number; end: number }; signal?: AbortSignal } = {}): Promise<Readable> {
+    if (this._fast) {
+      const fast = this._fast;
+      return this._send(bucket, key, () => fast.get(bucket, key, opts));
+    }
     const out = await this._send(bucket, key, o => this.client.send(new GetObjectCommand({
       Bucket: bucket,
       Key: key,
