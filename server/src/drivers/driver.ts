@@ -92,6 +92,14 @@ export interface IRuntimeDriver {
   purgeStorage(spec: Pick<InstanceSpec, 'id'>): Promise<void>;
 
   /**
+   * Stops whatever a start that never finished left running for an instance (the gateway
+   * died between launching it and recording its state), found by the instance id alone.
+   * Keeps what a stop keeps (storage; on Docker the container and its writable layer).
+   * Idempotent; a no-op when nothing is running.
+   */
+  abandon?(spec: Pick<InstanceSpec, 'id'>): Promise<void>;
+
+  /**
    * Why this driver cannot run an image/flavor combination (e.g. GPUs on the local-process
    * runtime), or null when it can. Checked before an instance is created.
    */

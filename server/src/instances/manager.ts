@@ -327,6 +327,9 @@ export class InstanceManager extends EventEmitter {
         if (status.running) {
           await this._o.store.transition(rec.id, [rec.status], 'RUNNING', { endpoint: status.endpoint, pending: null, startedAt: rec.startedAt ?? Date.now() });
         } else {
+          // The dead gateway may have launched an agent or container it never recorded: an
+          // ERROR instance must not keep compute running that nobody can reach or stop.
+          await this._o.driver.abandon?.({ id: rec.id }).catch(err => log.warn({ err }, 'could not stop what the interrupted start left running'));
           await this._o.store.transition(rec.id, [rec.status], 'ERROR', { statusReason: 'the gateway restarted while the instance was starting; start it again', pending: null });
         }
         break;

@@ -239,6 +239,20 @@ export class DockerDriver implements IRuntimeDriver {
     await this._volumes.purge(spec.id);
   }
 
+  async abandon(spec: Pick<InstanceSpec, 'id'>): Promise<void> {
+    const info = await this._inspect(this.containerName(spec.id));
+    if (info?.State.Running) {
+      this._o.log.warn({ instance: spec.id, container: info.Id.slice(0, 12) }, 'stopping a container left by a start that was never recorded');
+      try {
+        await this._o.docker.getContainer(info.Id).stop({ t: Math.ceil(this._o.stopTimeoutMs / 1000) });
+      } catch (err) {
+        if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
+      }
+    }
+    // The container (its writable layer) stays for the next start, as after a stop.
+    await this._volumes.unmount(spec.id);
+  }
+
   watch(listener: (instanceId: string) => void): () => void {
     return this._watcher.onExit(listener);
   }

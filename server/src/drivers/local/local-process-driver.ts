@@ -8,6 +8,10 @@
  * - There is no isolation between instances beyond Unix permissions, and flavor limits are
  *   not enforced: this runtime is for one person's laptop or CI. Use Docker for tenants.
  * - Kernels exit with their agent (`JPY_PARENT_PID`), so stopping the agent stops them.
+ * - An agent launched by a gateway that died before recording it is found by its port-file
+ *   argument (unique per instance) and stopped (`abandon`, and before any new start)
+ *   instead of running on as an orphan: a pid file could not close the window between
+ *   spawning and writing it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
@@ -18,7 +22,7 @@ import type { ImageEntry } from '../../catalogue/images';
 import {
   SpawnError, type DriverState, type Endpoint, type IRuntimeDriver, type InstanceSpec, type RuntimeStatus, type StartOptions, type StartResult
 } from '../driver';
-import { isAlive, readStat } from './process-info';
+import { isAlive, processesWithArg, readStat } from './process-info';
 
 export interface LocalProcessDriverOptions {
   /** Instance directories live under `<dataDir>/instances/<id>/`. */
@@ -68,6 +72,8 @@ export class LocalProcessDriver implements IRuntimeDriver {
       return { endpoint: endpointOf(previous), state: previous };
     }
     const p = this.paths(spec.id);
+    // An agent from a start that was never recorded would hold the work dir with stale kernels.
+    await this.abandon(spec);
     opts.onProgress?.({ progress: 10, step: 'storage', message: 'preparing the work directory' });
     await mkdir(p.work, { recursive: true });
     await rm(p.portFile, { force: true });
@@ -136,8 +142,17 @@ export class LocalProcessDriver implements IRuntimeDriver {
     for (let i = 0; i < 100 && (await isAlive(state)); i++) await sleep(POLL_MS);
   }
 
-  async remove(state: DriverState | null): Promise<void> {
+  async remove(state: DriverState | null, spec: Pick<InstanceSpec, 'id'>): Promise<void> {
     if (state) await this.stop(state, { now: false });
+    await this.abandon(spec);
+  }
+
+  async abandon(spec: Pick<InstanceSpec, 'id'>): Promise<void> {
+    for (const agent of await processesWithArg(this.paths(spec.id).portFile)) {
+      this._o.log.warn({ instance: spec.id, pid: agent.pid }, 'stopping an agent left by a start that was never recorded');
+      killGroup(agent.pid, 'SIGKILL');
+      for (let i = 0; i < 100 && (await isAlive(agent)); i++) await sleep(POLL_MS);
+    }
   }
 
   async purgeStorage(spec: Pick<InstanceSpec, 'id'>): Promise<void> {

@@ -2,7 +2,7 @@
  * Process identity on Linux: a pid plus its start time (field 22 of /proc/<pid>/stat), so a
  * recycled pid is never mistaken for our process.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 export interface ProcessIdentity {
   pid: number;
@@ -25,4 +25,24 @@ export async function readStat(pid: number): Promise<{ startTime: string; state:
 export async function isAlive(id: ProcessIdentity): Promise<boolean> {
   const s = await readStat(id.pid);
   return s !== null && s.startTime === id.startTime && s.state !== 'Z' && s.state !== 'X';
+}
+
+/**
+ * Live processes with `arg` as one of their command-line arguments (exactly), e.g. an
+ * instance's port file: how an agent is found when no pid was recorded for it.
+ */
+export async function processesWithArg(arg: string): Promise<ProcessIdentity[]> {
+  const out: ProcessIdentity[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const args = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split('\0');
+      if (!args.includes(arg)) continue;
+      const s = await readStat(Number(name));
+      if (s && s.state !== 'Z' && s.state !== 'X') out.push({ pid: Number(name), startTime: s.startTime });
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
 }
