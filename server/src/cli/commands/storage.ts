@@ -111,8 +111,9 @@ export const sync: Command = async ctx => {
   let job = await api.request<SyncJob>('POST', `/api/v1/notebooks/${inst.id}/sync`, { json: body });
   if (job.state === 'running' && !noWait) job = await follow(ctx, api, inst.id, job);
   const final = job;
+  // A sync that did not finish is an error (exit 1), with what happened as the message.
+  if (final.state === 'failed' || final.state === 'canceled') throw new Error(summary(final));
   ctx.out.result(final, () => summary(final));
-  if (final.state === 'failed' || final.state === 'canceled') process.exitCode = 1;
 };
 
 /** `nbg storage` (your root) and `nbg storage ls [PREFIX] [--recursive]`. */
