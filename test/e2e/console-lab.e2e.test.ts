@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process';
 import { launchBrowser, type BrowserSession } from './browser';
+import { stopAllInstances } from './cleanup';
 import { ConsolePage } from './models/ConsolePage';
 import type { LabPage } from './models/LabPage';
 
@@ -37,7 +38,11 @@ describe('console and JupyterLab in a browser', () => {
   });
   afterAll(async () => {
     await b?.dispose();
-    await gw?.stop();
+    try {
+      if (gw) await stopAllInstances(gw);
+    } finally {
+      await gw?.stop();
+    }
   });
 
   it('should sign in and validate the instance name as the user types', async () => {

@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process';
 import { launchBrowser, type BrowserSession } from './browser';
+import { stopAllInstances } from './cleanup';
 import { ConsolePage } from './models/ConsolePage';
 import { LabPage } from './models/LabPage';
 
@@ -31,7 +32,11 @@ describe('console lifecycle and lab settings in a browser', () => {
   });
   afterAll(async () => {
     await b?.dispose();
-    await gw?.stop();
+    try {
+      if (gw) await stopAllInstances(gw);
+    } finally {
+      await gw?.stop();
+    }
   });
 
   it('should bring a signed-out lab link back to the lab after sign-in', async () => {
@@ -86,7 +91,8 @@ describe('console lifecycle and lab settings in a browser', () => {
     await c.act('second', 'Delete');
     await c.goto('#/notebooks');
     await b.page.locator('tr[data-instance="first"]').waitFor();
-    await expect.poll(() => b.page.locator('tr[data-instance="second"]').count()).toBe(0);
+    // Deleting may take a moment (DELETING); the list follows it until the row is gone.
+    await expect.poll(() => b.page.locator('tr[data-instance="second"]').count(), { timeout: 60_000 }).toBe(0);
     expect((await gw.api(`/api/v1/notebooks/${second}`, { token: gw.adminToken })).status).toBe(404);
     // A lab link to a stopped instance says why it does not open.
     await c.openInstance('first');

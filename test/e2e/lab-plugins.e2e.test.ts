@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process';
 import { launchBrowser, type BrowserSession } from './browser';
+import { stopAllInstances } from './cleanup';
 import { ConsolePage } from './models/ConsolePage';
 import type { LabPage } from './models/LabPage';
 
@@ -26,7 +27,11 @@ describe('JupyterLab plug-ins on an OBS instance', () => {
   });
   afterAll(async () => {
     await b?.dispose();
-    await gw?.stop();
+    try {
+      if (gw) await stopAllInstances(gw);
+    } finally {
+      await gw?.stop();
+    }
   });
 
   const put = (path: string, content: string): Promise<Response> =>
