@@ -79,6 +79,7 @@ describe('api/kernels/<id>/channels', () => {
     const second = await RawChannel.open(wsUrl('reconnect-1'));
     const { msg } = await second.until(replyTo(exec.id, 'execute_reply'));
     expect(msg.content.status).toBe('ok');
+    await second.until(idleAfter(exec.id));
     const stream = second.received.map(parseLegacy).find(p => p.msg.msg_type === 'stream');
     expect(stream?.msg.content.text).toBe('while you were away\n');
     await second.close();

@@ -111,6 +111,8 @@ describe('jupyter_server 1.23 --gateway-url=<our kernel gateway>', () => {
         .catch(() => undefined);
     }
     expect(reply?.msg.content.status).toBe('ok');
+    // iopub and shell are separate streams: the output is complete at the idle status, not at the reply.
+    await ch.until(rx => rx.map(parseLegacy).some(p => p.msg.msg_type === 'status' && p.msg.content.execution_state === 'idle' && p.msg.parent_header.msg_id === execId));
     const msgs = ch.received.map(parseLegacy).map(p => p.msg).filter(m => m.parent_header.msg_id === execId);
     expect(msgs.find(m => m.msg_type === 'stream')?.content.text).toBe('3\n');
     expect(msgs.find(m => m.msg_type === 'execute_result')?.content.data['text/plain']).toBe('42');
