@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DEFAULT_PART_SIZE, EtagHasher, MIN_PART_SIZE, multipartEtag, partSizeFor } from './etag';
+import { listTree } from './fs-listing';
 import {
   InvalidObjectKeyError, NoSuchBucketError, NoSuchUploadError, ObjectNotFoundError, compareKeys,
   type IMultipartObjectStore, type ListOptions, type ListPage, type ObjectInfo, type PartInfo, type PutOptions, type UploadInfo
@@ -34,7 +35,6 @@ export interface FsObjectStoreOptions {
 }
 
 const FOLDER_MARKER = '.nbg-folder';
-const MAX_KEYS = 1000;
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 interface Meta {
@@ -108,75 +108,13 @@ export class FsObjectStore implements IMultipartObjectStore {
 
   async list(bucket: string, opts: ListOptions): Promise<ListPage> {
     const bucketDir = await this._assertBucket(bucket);
-    const prefix = opts.prefix ?? '';
-    const delimiter = opts.delimiter ?? '';
-    const maxKeys = Math.min(Math.max(opts.maxKeys ?? MAX_KEYS, 1), MAX_KEYS);
-    const after = opts.continuationToken ? Buffer.from(opts.continuationToken, 'base64url').toString('utf8') : '';
-    // Only the directory holding the prefix can contain matching keys.
-    const slash = prefix.lastIndexOf('/');
-    const baseKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
-    const baseDir = baseKey ? join(bucketDir, ...baseKey.slice(0, -1).split('/')) : bucketDir;
-    if (baseKey && baseKey.slice(0, -1).split('/').some(p => p === '' || p === '.' || p === '..')) return { objects: [], prefixes: [] };
-
-    const entries: { name: string; isPrefix: boolean; path?: string }[] = [];
-    const shallow = delimiter === '/';
-    const walk = async (dir: string, keyPrefix: string): Promise<void> => {
-      let list;
-      try {
-        list = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of list) {
-        const isDir = e.isDirectory();
-        const key = e.name === FOLDER_MARKER && !isDir ? keyPrefix : keyPrefix + e.name + (isDir ? '/' : '');
-        if (key === '') continue;
-        // Prune subtrees that cannot match the prefix.
-        if (!(key.startsWith(prefix) || (isDir && prefix.startsWith(key)))) continue;
-        if (!isDir) {
-          entries.push({ name: key, isPrefix: false, path: join(dir, e.name) });
-        } else if (shallow && key.startsWith(prefix) && key.length > prefix.length) {
-          if (await hasObjects(join(dir, e.name))) entries.push({ name: key, isPrefix: true });
-        } else {
-          await walk(join(dir, e.name), key);
-        }
-      }
-    };
-    await walk(baseDir, baseKey);
-
-    // A general delimiter folds keys into common prefixes after the walk.
-    let items = entries;
-    if (delimiter && !shallow) {
-      const seen = new Set<string>();
-      items = [];
-      for (const e of entries) {
-        const i = e.name.indexOf(delimiter, prefix.length);
-        if (i < 0) items.push(e);
-        else {
-          const cp = e.name.slice(0, i + delimiter.length);
-          if (!seen.has(cp)) {
-            seen.add(cp);
-            items.push({ name: cp, isPrefix: true });
-          }
-        }
-      }
-    }
-    items.sort((a, b) => compareKeys(a.name, b.name));
-    const start = after ? items.findIndex(e => compareKeys(e.name, after) > 0) : 0;
-    const page = start < 0 ? [] : items.slice(start, start + maxKeys);
-    const truncated = start >= 0 && start + maxKeys < items.length;
-
+    const page = await listTree(bucketDir, opts, FOLDER_MARKER);
     const objects: ObjectInfo[] = [];
-    for (const e of page) {
-      if (e.isPrefix) continue;
-      const info = await this._info(bucket, e.name, e.path!).catch(() => null);
+    for (const e of page.entries) {
+      const info = await this._info(bucket, e.key, e.path).catch(() => null);
       if (info) objects.push(info);
     }
-    return {
-      objects,
-      prefixes: page.filter(e => e.isPrefix).map(e => e.name),
-      ...(truncated ? { continuationToken: Buffer.from(page.at(-1)!.name, 'utf8').toString('base64url') } : {})
-    };
+    return { objects, prefixes: page.prefixes, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) };
   }
 
   async head(bucket: string, key: string): Promise<ObjectInfo> {
@@ -412,19 +350,6 @@ export class FsObjectStore implements IMultipartObjectStore {
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-/** True when a directory holds at least one file somewhere below it. */
-async function hasObjects(dir: string): Promise<boolean> {
-  let list;
-  try {
-    list = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return false;
-  }
-  for (const e of list) if (!e.isDirectory()) return true;
-  for (const e of list) if (await hasObjects(join(dir, e.name))) return true;
-  return false;
 }
 
 /** Removes empty directories from `dir` up to (not including) `stop`. */

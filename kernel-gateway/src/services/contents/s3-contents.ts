@@ -20,9 +20,10 @@ import { join, posix } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type { Contents } from '@jupyterlab/services';
 import { JupyterError } from '../../errors';
-import { AccessDeniedError, ObjectNotFoundError, listAll, type IMultipartObjectStore, type ObjectInfo } from '../../../../server/src/storage/object-store';
+import { listAll, type ObjectInfo } from '../../../../server/src/storage/object-store';
 import type { StorageAccessHolder } from '../../platform/sync/access';
-import { CHECKPOINT_DIR, CHECKPOINT_ID } from './fs-checkpoints';
+import { CHECKPOINT_ID } from './fs-checkpoints';
+import { checkpointPath, decode, guard, headOrNull, type ObsCtx } from './s3-contents-support';
 import { encodeFile, type FileDownload } from './fs-contents';
 import { copyBaseName, guessMimetype, incrementName, isHiddenPath, isIgnoredName, untitledName } from './names';
 import { newNotebook, readNotebook, writeNotebook } from './notebook';
@@ -39,15 +40,9 @@ export interface S3ContentsOptions {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const EPOCH = new Date(0).toISOString();
 
-interface Ctx {
-  store: IMultipartObjectStore;
-  bucket: string;
-  /** The OBS path: every key starts with it. */
-  base: string;
-}
+type Ctx = ObsCtx;
 
 export class S3ContentsProvider implements IContentsProvider {
   constructor(private readonly _o: S3ContentsOptions) {}
@@ -377,50 +372,5 @@ export class S3ContentsProvider implements IContentsProvider {
     const parent = posix.dirname(api);
     if (parent === '.' || (await this._dirInfo(c, parent))) return;
     throw new JupyterError(404, `No such directory: ${parent}`);
-  }
-}
-
-/** The checkpoint key of a file (relative to the OBS path). */
-function checkpointPath(api: string): string {
-  const dir = posix.dirname(api);
-  const name = posix.basename(api);
-  const ext = posix.extname(name);
-  const cp = `${CHECKPOINT_DIR}/${name.slice(0, name.length - ext.length)}-${CHECKPOINT_ID}${ext}`;
-  return dir === '.' ? cp : `${dir}/${cp}`;
-}
-
-async function headOrNull(c: Ctx, key: string): Promise<ObjectInfo | null> {
-  try {
-    return await c.store.head(c.bucket, key);
-  } catch (err) {
-    if (err instanceof ObjectNotFoundError) return null;
-    throw err;
-  }
-}
-
-/** Maps object-store errors to Jupyter's: missing → 404, refused → 403, unreachable → 503. */
-async function guard<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof JupyterError) throw err;
-    if (err instanceof ObjectNotFoundError) throw new JupyterError(404, `file or directory does not exist: "${err.key}"`);
-    if (err instanceof AccessDeniedError) throw new JupyterError(403, err.message);
-    const code = (err as NodeJS.ErrnoException)?.code;
-    if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ENOTFOUND' || code === 'ECONNRESET') {
-      throw new JupyterError(503, `object storage did not answer (${code}); try again`, 'storage-unavailable');
-    }
-    throw err;
-  }
-}
-
-/** File bytes as the requested format; without one, text when valid UTF-8, else base64. */
-function decode(bytes: Buffer, format: Contents.FileFormat | undefined, api: string): { content: string; format: 'text' | 'base64' } {
-  if (format === 'base64') return { content: bytes.toString('base64'), format: 'base64' };
-  try {
-    return { content: utf8.decode(bytes), format: 'text' };
-  } catch {
-    if (format === 'text') throw new JupyterError(400, `${api} is not UTF-8 encoded; ask for format=base64`, 'bad format');
-    return { content: bytes.toString('base64'), format: 'base64' };
   }
 }
