@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { apiFetch, type ApiFetch } from '../../server/test/utils/http';
+import { isAlive, processesMatching } from './processes';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -69,9 +70,37 @@ export async function startGatewayProcess(env: Record<string, string> = {}, opts
         child.kill('SIGTERM');
         await exited;
       }
-      if (!keepData) await rm(dataDir, { recursive: true, force: true });
+      if (keepData) return;
+      // Local-process instances outlive their gateway by design; a finished test takes them down.
+      await stopLocalAgents(dataDir);
+      await rm(dataDir, { recursive: true, force: true });
     }
   };
+}
+
+/**
+ * Stops the agents (and with them their kernels) of local-process instances under a data dir:
+ * SIGTERM to each agent's process group, then SIGKILL after 5 s.
+ */
+export async function stopLocalAgents(dataDir: string): Promise<void> {
+  const agents = await processesMatching(`${join(dataDir, 'instances')}/`);
+  const signal = (pid: number, sig: NodeJS.Signals): void => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone */
+      }
+    }
+  };
+  for (const a of agents) signal(a.pid, 'SIGTERM');
+  const deadline = Date.now() + 5_000;
+  for (const a of agents) {
+    while ((await isAlive(a.pid)) && Date.now() < deadline) await new Promise(r => setTimeout(r, 50));
+    if (await isAlive(a.pid)) signal(a.pid, 'SIGKILL');
+  }
 }
 
 /** Polls until `fn` returns a truthy value or the deadline passes. */
