@@ -85,6 +85,8 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://kg');
+    // A client resetting the connection mid-handshake must not become an uncaught error.
+    socket.on('error', err => log.debug('upgrade socket error', { path: url.pathname, reason: err.message }));
     const rel = relative(url);
     if (rel === null) return refuse(socket, 404);
     if (!isAuthorized(token, req, url)) return refuse(socket, 403);

@@ -111,7 +111,15 @@ export class WsRouter {
       if (this._disposed) throw new JupyterError(503, 'the server is shutting down');
       accepted = true;
       this._pending.set(req, route);
-      return new Promise(resolve => this._wss.handleUpgrade(req, socket, head, ws => resolve(ws)));
+      return new Promise(resolve =>
+        this._wss.handleUpgrade(req, socket, head, ws => {
+          // A client breaking the protocol (bad frame, bad UTF-8, over maxPayload) makes `ws`
+          // close the connection and emit 'error'; unheard, that error would end the process
+          // and every kernel with it.
+          ws.on('error', err => this._log.warn('WebSocket closed on a protocol error', { path: url.pathname, reason: err.message }));
+          resolve(ws);
+        })
+      );
     };
     try {
       await route.handler({ req, url, params, accept });

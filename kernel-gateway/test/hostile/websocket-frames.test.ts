@@ -76,12 +76,11 @@ describe('hostile input: broken WebSocket frames (built agent)', () => {
     ['an unmasked client frame', ws => rawSocket(ws).write(Buffer.from([0x81, 0x02, 0x7b, 0x7d]))]
   ];
 
-  // KNOWN BUG (kernel gateway, reported in issue 11): no WebSocket the agent accepts has an
-  // 'error' listener, so `ws` re-emits the protocol error as an uncaught exception and the
-  // agent exits with every kernel of the instance. Fix: one `ws.on('error', …)` logging the
-  // reason in WsRouter's accept(). Flip `it.fails` to `it` with the fix.
+  // Was a bug (issue 11): no WebSocket the agent accepted had an 'error' listener, so `ws`
+  // re-emitted the protocol error as an uncaught exception and the agent exited with every
+  // kernel of the instance. WsRouter's accept() now listens and logs the reason.
   for (const [what, send] of cases) {
-    it.fails(`should close the connection on ${what} and keep the agent and its kernels alive`, async () => {
+    it(`should close the connection on ${what} and keep the agent and its kernels alive`, async () => {
       if (!agent || agent.child.exitCode !== null || agent.child.signalCode !== null) {
         agent = await startAgent();
         const res = await fetch(`${agent.url}api/kernels`, { method: 'POST', headers: auth, body: '{"name":"python3"}' });
