@@ -64,8 +64,12 @@ export class InstanceModel implements IDisposable {
     this._changed.emit();
   }
 
+  /**
+   * Chooses the flavor of the next start (SPEC §4). The gateway applies it at once when the
+   * instance is stopped, else at its next start; the instance keeps running meanwhile.
+   */
   async setFlavor(flavor: string): Promise<void> {
-    this._instance = await gatewayRequest<IGatewayInstance>(this.info.apiUrl, 'PATCH', `notebooks/${encodeURIComponent(this.info.id)}`, { flavor });
+    this._instance = await gatewayRequest<IGatewayInstance>(this.info.apiUrl, 'PATCH', `notebooks/${encodeURIComponent(this.info.id)}`, { nextFlavor: flavor });
     this._changed.emit();
   }
 

@@ -107,7 +107,7 @@ export class InstancePanel extends Widget {
     row('Name', inst.name);
     row('State', inst.status + (inst.statusReason ? ` (${inst.statusReason})` : ''));
     row('Image', inst.image);
-    row('Flavor', inst.flavor);
+    row('Flavor', inst.nextFlavor ? `${inst.flavor} (${inst.nextFlavor} at the next start)` : inst.flavor);
     row('Storage', inst.storage.type === 'local' ? `local, ${inst.storage.sizeGB} GB` : 'OBS');
     this._renderLease();
     row('Auto-stop', this._lease);
@@ -133,7 +133,7 @@ export class InstancePanel extends Widget {
     const select = el('select', 'jp-mod-styled');
     label.append(select);
     const apply = el('button', 'jp-mod-styled', 'Change flavor');
-    const hint = el('p', 'nbg-InstancePanel-hint', 'The flavor can change only while the instance is stopped: "Change flavor" stops it first, then sets the new flavor; start it again from the console.');
+    const hint = el('p', 'nbg-InstancePanel-hint', 'The instance keeps running; the new flavor takes effect at its next start.');
     box.append(label, apply, hint);
     void this._model.flavorChoices().then(list => {
       for (const f of list) {
@@ -144,23 +144,11 @@ export class InstancePanel extends Widget {
     }).catch(() => undefined);
     apply.addEventListener('click', async () => {
       const flavor = select.value;
-      if (!flavor || flavor === this._model.instance?.flavor) return;
+      if (!flavor || flavor === (this._model.instance?.nextFlavor ?? this._model.instance?.flavor)) return;
       try {
-        if (this._model.can('updateFlavor')) {
-          await this._model.setFlavor(flavor);
-          Notification.success(`Flavor set to ${flavor}`, { autoClose: 5000 });
-          return;
-        }
-        const r = await showDialog({
-          title: `Switch to ${flavor}?`,
-          body: 'The instance stops now (kernels and terminals end; files stay), then takes the new flavor. Start it again from the console.',
-          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Stop and change' })]
-        });
-        if (!r.button.accept) return;
-        await this._model.stop();
-        if (!(await this._model.waitFor('STOPPED'))) throw new Error('the instance did not stop in time; change the flavor from the console');
         await this._model.setFlavor(flavor);
-        Notification.success(`Flavor set to ${flavor}; start the instance from the console`, { autoClose: false });
+        const now = this._model.instance;
+        Notification.success(now?.flavor === flavor ? `Flavor set to ${flavor}` : `${flavor} takes effect at the next start; the instance keeps running`, { autoClose: 5000 });
       } catch (err) {
         await showErrorMessage('Change flavor', (err as Error).message);
       }

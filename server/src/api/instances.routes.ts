@@ -37,6 +37,7 @@ export function toWire(rec: InstanceRecord): NotebookInstance {
     owner: { id: rec.ownerId, name: rec.ownerName },
     image: rec.image,
     flavor: rec.flavor,
+    nextFlavor: rec.nextFlavor,
     storage: { type: rec.storageType, sizeGB: rec.storageSizeGB },
     status: rec.status,
     statusReason: rec.statusReason,

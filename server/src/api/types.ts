@@ -13,6 +13,8 @@ export interface NotebookInstance {
   owner: { id: string; name: string };
   image: string;
   flavor: string;
+  /** Flavor the next start switches to (SPEC §4); null when none is pending. */
+  nextFlavor: string | null;
   storage: { type: StorageType; sizeGB: number };
   status: InstanceStatus;
   statusReason: string | null;

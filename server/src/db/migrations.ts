@@ -4,17 +4,18 @@
  */
 import type { ISqlDatabase } from './database';
 import { migration as core } from './migrations/001-core';
+import { migration as nextFlavor } from './migrations/006-next-flavor';
 import { migration as ssh } from './migrations/010-ssh';
 import { migration as storage } from './migrations/020-storage';
 import { migration as jobs } from './migrations/040-jobs';
 import { migration as audit } from './migrations/002-audit';
-import { migration as labSettings } from './migrations/050-lab-settings';
-import { migration as customImagePush } from './migrations/036-custom-image-push';
-import { migration as loginAttempts } from './migrations/060-login-attempts';
 import { migration as accessControl } from './migrations/003-access-control';
 import { migration as leases } from './migrations/004-leases';
 import { migration as idempotency } from './migrations/005-idempotency';
+import { migration as labSettings } from './migrations/050-lab-settings';
 import { migration as customImages } from './migrations/035-custom-images';
+import { migration as customImagePush } from './migrations/036-custom-image-push';
+import { migration as loginAttempts } from './migrations/060-login-attempts';
 
 export interface Migration {
   id: number;
@@ -30,7 +31,7 @@ export interface Migration {
  * here; ids are unique and ascending (reserved ranges: 1–9 core and control plane,
  * 10–19 SSH, 20–29 storage, 30–39 images, 40–49 jobs, 60–69 reliability).
  */
-export const MIGRATIONS: readonly Migration[] = [core, audit, accessControl, leases, idempotency, ssh, storage, customImages, customImagePush, labSettings, jobs, loginAttempts].sort((a, b) => a.id - b.id);
+export const MIGRATIONS: readonly Migration[] = [core, nextFlavor, audit, accessControl, leases, idempotency, ssh, storage, customImages, customImagePush, labSettings, jobs, loginAttempts].sort((a, b) => a.id - b.id);
 
 /** Applies pending migrations; safe to call from several replicas at once. */
 export async function migrate(db: ISqlDatabase, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {

@@ -15,6 +15,7 @@ interface Row {
   description: string;
   image: string;
   flavor: string;
+  next_flavor: string | null;
   storage_type: string;
   storage_size_gb: number;
   status: string;
@@ -41,6 +42,7 @@ function toRecord(r: Row): InstanceRecord {
     description: r.description,
     image: r.image,
     flavor: r.flavor,
+    nextFlavor: r.next_flavor ?? null,
     storageType: r.storage_type as StorageType,
     storageSizeGB: Number(r.storage_size_gb),
     status: r.status as InstanceStatus,
@@ -65,6 +67,7 @@ export interface TransitionPatch {
   endpoint?: Endpoint | null;
   startedAt?: number | null;
   flavor?: string;
+  nextFlavor?: string | null;
 }
 
 export class InstanceStore {
@@ -140,6 +143,7 @@ export class InstanceStore {
     if ('endpoint' in patch) add('endpoint', patch.endpoint ? JSON.stringify(patch.endpoint) : null);
     if ('startedAt' in patch) add('started_at', patch.startedAt);
     if ('flavor' in patch) add('flavor', patch.flavor);
+    if ('nextFlavor' in patch) add('next_flavor', patch.nextFlavor);
     params.push(id);
     const idMark = `$${params.length}`;
     const marks = from.map(s => {
@@ -154,9 +158,12 @@ export class InstanceStore {
   }
 
   /** Updates fields that do not change the state. */
-  async update(id: string, fields: { description?: string }): Promise<void> {
+  async update(id: string, fields: { description?: string; nextFlavor?: string | null }): Promise<void> {
     if (fields.description !== undefined) {
       await this._db.run('UPDATE instances SET description = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL', [fields.description, Date.now(), id]);
+    }
+    if (fields.nextFlavor !== undefined) {
+      await this._db.run('UPDATE instances SET next_flavor = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL', [fields.nextFlavor, Date.now(), id]);
     }
   }
 

@@ -19,6 +19,8 @@ export interface InstanceRecord {
   description: string;
   image: string;
   flavor: string;
+  /** Flavor to switch to at the next start; null when none is pending. */
+  nextFlavor: string | null;
   storageType: StorageType;
   storageSizeGB: number;
   status: InstanceStatus;

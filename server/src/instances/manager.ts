@@ -130,6 +130,7 @@ export class InstanceManager extends EventEmitter {
       description: req.description,
       image: image.name,
       flavor: flavor.id,
+      nextFlavor: null,
       storageType: req.storage.type,
       storageSizeGB: req.storage.sizeGB,
       status: 'CREATING',
@@ -155,7 +156,9 @@ export class InstanceManager extends EventEmitter {
   async startInstance(principal: Principal, id: string): Promise<InstanceRecord> {
     const rec = await this._find(principal, id, 'notebook:action');
     this._checkDriver(rec);
-    const next = await this._transition(rec, 'start', 'STARTING', { statusReason: null, pending: this._o.replicaId });
+    // A flavor chosen for the next start takes effect now.
+    const flavorChange = rec.nextFlavor ? { flavor: rec.nextFlavor, nextFlavor: null } : {};
+    const next = await this._transition(rec, 'start', 'STARTING', { statusReason: null, pending: this._o.replicaId, ...flavorChange });
     this._run(id, () => this._start(next, 'STARTING'));
     return next;
   }
@@ -202,7 +205,12 @@ export class InstanceManager extends EventEmitter {
     this._assertAllowed('update', rec);
     if (req.flavor !== undefined && req.flavor !== rec.flavor) {
       const flavor = this._flavor(req.flavor, await this._image(principal, rec.image, rec.ownerId), principal);
-      await this._transition(rec, 'updateFlavor', 'STOPPED', { flavor: flavor.id });
+      await this._transition(rec, 'updateFlavor', 'STOPPED', { flavor: flavor.id, nextFlavor: null });
+    }
+    if (req.nextFlavor !== undefined) {
+      const next = req.nextFlavor === null || req.nextFlavor === rec.flavor ? null : this._flavor(req.nextFlavor, await this._image(principal, rec.image, rec.ownerId), principal).id;
+      if (next !== null && rec.status === 'STOPPED') await this._transition(rec, 'updateFlavor', 'STOPPED', { flavor: next, nextFlavor: null });
+      else await this._o.store.update(id, { nextFlavor: next });
     }
     if (req.description !== undefined) await this._o.store.update(id, { description: req.description });
     return this.get(principal, id);

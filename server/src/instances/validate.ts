@@ -28,7 +28,10 @@ export interface CreateInstanceRequest {
 
 export interface UpdateInstanceRequest {
   description?: string;
+  /** Changes the flavor now; only while STOPPED (SPEC §1). */
   flavor?: string;
+  /** The flavor the next start uses (SPEC §4); any time; null cancels it. */
+  nextFlavor?: string | null;
   /** As in CreateInstanceRequest; null removes the lease. */
   autoStop?: unknown;
 }
@@ -84,14 +87,18 @@ export function validateCreate(body: unknown): CreateInstanceRequest {
 
 export function validateUpdate(body: unknown): UpdateInstanceRequest {
   const o = obj(body);
-  rejectUnknown(o, ['description', 'flavor', 'autoStop']);
+  rejectUnknown(o, ['description', 'flavor', 'nextFlavor', 'autoStop']);
   const out: UpdateInstanceRequest = {};
   if (o.description !== undefined) out.description = validateDescription(o.description);
   if (o.flavor !== undefined) {
     if (typeof o.flavor !== 'string' || !o.flavor) throw Errors.VALIDATION('"flavor" must be a flavor id');
     out.flavor = o.flavor;
   }
+  if (o.nextFlavor !== undefined) {
+    if (o.nextFlavor !== null && (typeof o.nextFlavor !== 'string' || !o.nextFlavor)) throw Errors.VALIDATION('"nextFlavor" must be a flavor id, or null to cancel a pending change');
+    out.nextFlavor = o.nextFlavor as string | null;
+  }
   if (o.autoStop !== undefined) out.autoStop = o.autoStop;
-  if (Object.keys(out).length === 0) throw Errors.VALIDATION('nothing to update: send "description", "flavor" and/or "autoStop"');
+  if (Object.keys(out).length === 0) throw Errors.VALIDATION('nothing to update: send "description", "flavor", "nextFlavor" and/or "autoStop"');
   return out;
 }

@@ -131,6 +131,26 @@ describe('InstanceManager (through the REST API, fake runtime)', () => {
     });
   });
 
+  describe('#update()', () => {
+    it('should refuse a flavor change while RUNNING but keep a flavor for the next start', async () => {
+      t = await startTestApp({ driver: new FakeDriver() });
+      const inst = (await (await create('nb')).json()) as NotebookInstance;
+      await until(inst.id, 'RUNNING');
+      const now = await t.api(`/api/v1/notebooks/${inst.id}`, { method: 'PATCH', token: t.adminToken, json: { flavor: 'cpu.8u32g' } });
+      expect(now.status).toBe(409);
+      expect(((await now.json()) as { message: string }).message).toContain('the flavor can be changed only when STOPPED');
+      const next = await t.api(`/api/v1/notebooks/${inst.id}`, { method: 'PATCH', token: t.adminToken, json: { nextFlavor: 'cpu.8u32g' } });
+      expect(next.status).toBe(200);
+      expect(await next.json()).toMatchObject({ flavor: 'cpu.2u8g', nextFlavor: 'cpu.8u32g', status: 'RUNNING' });
+      const gpu = await t.api(`/api/v1/notebooks/${inst.id}`, { method: 'PATCH', token: t.adminToken, json: { nextFlavor: 'gpu.1x' } });
+      expect(gpu.status).toBe(400);
+      await t.api(`/api/v1/notebooks/${inst.id}/stop`, { method: 'POST', token: t.adminToken });
+      await until(inst.id, 'STOPPED');
+      expect((await t.api(`/api/v1/notebooks/${inst.id}/start`, { method: 'POST', token: t.adminToken })).status).toBe(202);
+      expect(await until(inst.id, 'RUNNING')).toMatchObject({ flavor: 'cpu.8u32g', nextFlavor: null });
+    });
+  });
+
   describe('failures', () => {
     it('should put a failed start in ERROR with the reason, and allow a retry', async () => {
       t = await startTestApp({ driver: FakeDriver.failing('no capacity on this host') });
