@@ -61,6 +61,10 @@ describe('object storage with the embedded store', () => {
     expect(bad).toMatchObject({ status: 400, code: 'NB_ERR_STORAGE_PATH_INVALID' });
     const set = await gw.api('/api/v1/storage/users/bob', { method: 'PUT', token: gw.adminToken, json: { bucket: 'team-a', prefix: 'people/bob' } });
     expect(await set.json()).toMatchObject({ bucket: 'team-a', prefix: 'people/bob/', custom: true });
+    // Bob's running instance uses the new root at once.
+    const agent = (await (await gw.api(`/notebooks/${ids.bob1}/api/nbg/sync/access`, { token: tokens.bob })).json()) as Record<string, unknown>;
+    expect(agent).toMatchObject({ available: true, kind: 'fs', bucket: 'team-a', root: 'people/bob/', defaultPrefix: 'notebooks/bob1/' });
+    expect(JSON.stringify(agent)).not.toMatch(/secret|dir/i);
     expect((await gw.api('/api/v1/storage/users/bob', { method: 'DELETE', token: gw.adminToken })).status).toBe(204);
     expect(((await (await gw.api('/api/v1/storage', { token: tokens.bob })).json()) as { prefix: string }).prefix).toBe('users/bob/');
     expect((await errOf(await gw.api('/api/v1/storage/users/nobody', { method: 'PUT', token: gw.adminToken, json: { bucket: 'aaa', prefix: '' } }))).code).toBe('NB_ERR_USER_NOT_FOUND');

@@ -72,9 +72,15 @@ export function registerStorageRoutes(app: FastifyInstance, ctx: ApiContext): vo
     if (p.role !== 'admin') throw Errors.FORBIDDEN('Only administrators may set users\' storage roots');
     const user = await ctx.users.byName((req.params as { name: string }).name);
     if (!user) throw Errors.USER_NOT_FOUND((req.params as { name: string }).name);
-    await storage.roots.setRoot(user.id, validateRoot(req.body), p.name);
-    const root = await storage.rootOf(user);
-    return { user: user.name, bucket: root.bucket, prefix: root.prefix, url: `s3://${root.bucket}/${root.prefix}`, custom: root.custom };
+    const root = validateRoot(req.body);
+    // The bucket must exist for the user's instances to use it (made here when it does not).
+    await storage.store.ensureBucket(root.bucket).catch(err => {
+      throw Errors.STORAGE_UNAVAILABLE(`bucket "${root.bucket}" does not exist and cannot be created: ${(err as Error).message}`);
+    });
+    await storage.roots.setRoot(user.id, root, p.name);
+    await storage.reapply(user.id);
+    const now = await storage.rootOf(user);
+    return { user: user.name, bucket: now.bucket, prefix: now.prefix, url: `s3://${now.bucket}/${now.prefix}`, custom: now.custom };
   });
 
   app.delete('/api/v1/storage/users/:name', async (req, reply) => {
@@ -83,6 +89,7 @@ export function registerStorageRoutes(app: FastifyInstance, ctx: ApiContext): vo
     const user = await ctx.users.byName((req.params as { name: string }).name);
     if (!user) throw Errors.USER_NOT_FOUND((req.params as { name: string }).name);
     await storage.roots.setRoot(user.id, null, p.name);
+    await storage.reapply(user.id);
     reply.code(204);
   });
 

@@ -212,6 +212,15 @@ export class StorageService {
     });
   }
 
+  /** Gives a user's running instances their access again (after their root changed). */
+  async reapply(ownerId: string): Promise<void> {
+    for (const rec of await this._o.instanceStore.inStatus(['RUNNING'])) {
+      if (rec.ownerId !== ownerId) continue;
+      this._renewAt.delete(rec.id);
+      await this.pushAccess(rec).catch(err => this._o.log.warn({ err: (err as Error).message, instance: rec.id }, 'storage access not delivered'));
+    }
+  }
+
   /** Forgets that an agent has its access (it answered that it has none). */
   forget(instanceId: string): void {
     this._renewAt.delete(instanceId);

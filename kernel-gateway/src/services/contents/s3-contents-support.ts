@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import type { Contents } from '@jupyterlab/services';
 import { JupyterError } from '../../errors';
-import { AccessDeniedError, ObjectNotFoundError, type IMultipartObjectStore, type ObjectInfo } from '../../../../server/src/storage/object-store';
+import { AccessDeniedError, NoSuchBucketError, ObjectNotFoundError, type IMultipartObjectStore, type ObjectInfo } from '../../../../server/src/storage/object-store';
 import { CHECKPOINT_DIR, CHECKPOINT_ID } from './fs-checkpoints';
 
 /** A store, its bucket and the OBS path every key of the instance starts with. */
@@ -43,6 +43,7 @@ export async function guard<T>(fn: () => Promise<T>): Promise<T> {
     if (err instanceof JupyterError) throw err;
     if (err instanceof ObjectNotFoundError) throw new JupyterError(404, `file or directory does not exist: "${err.key}"`);
     if (err instanceof AccessDeniedError) throw new JupyterError(403, err.message);
+    if (err instanceof NoSuchBucketError) throw new JupyterError(503, `${err.message}; ask an administrator to create it`, 'storage-unavailable');
     const code = (err as NodeJS.ErrnoException)?.code;
     if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ENOTFOUND' || code === 'ECONNRESET') {
       throw new JupyterError(503, `object storage did not answer (${code}); try again`, 'storage-unavailable');
