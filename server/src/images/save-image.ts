@@ -72,6 +72,7 @@ export function validateSaveRequest(body: unknown): SaveImageRequest {
 export class SaveImageService {
   private readonly _baseFiles = new Map<string, Promise<Set<string>>>();
   private readonly _pushes = new Set<Promise<unknown>>();
+  private readonly _timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly _o: SaveImageOptions) {}
 
@@ -197,19 +198,40 @@ export class SaveImageService {
 
   /** Waits (bounded) for background pushes. */
   async dispose(deadlineMs = 5_000): Promise<void> {
+    for (const t of this._timers) clearTimeout(t);
+    this._timers.clear();
     await Promise.race([Promise.allSettled([...this._pushes]), new Promise(r => setTimeout(r, deadlineMs).unref())]);
   }
 
   /** Removes saves a dead gateway left unfinished (rows and temporary images). */
   async cleanupUnfinished(): Promise<number> {
     const stale = await this._o.store.unfinished();
+    const temps: string[] = [];
     for (const rec of stale) {
       const repo = rec.ref.slice(0, rec.ref.lastIndexOf(':'));
-      await this._o.ops?.removeImage(`${repo}:saving-${rec.id.slice(0, 8)}`).catch(() => undefined);
+      const temp = `${repo}:saving-${rec.id.slice(0, 8)}`;
+      temps.push(temp);
+      await this._o.ops?.removeImage(temp).catch(err => this._o.log.warn({ err, image: temp }, 'could not remove an unfinished save\'s image yet'));
       await this._o.store.remove(rec.id);
       this._o.log.warn({ image: `${rec.name}:${rec.tag}` }, 'removed an image save the gateway did not finish');
     }
+    // The runtime may still be committing for the gateway that died: that image appears
+    // after this cleanup, so look for it again a few times.
+    if (temps.length) this._removeLater(temps, [5_000, 30_000, 120_000]);
     return stale.length;
+  }
+
+  private _removeLater(refs: string[], delays: number[]): void {
+    const ops = this._o.ops;
+    if (!ops) return;
+    for (const ms of delays) {
+      const t = setTimeout(() => {
+        this._timers.delete(t);
+        for (const ref of refs) void ops.removeImage(ref).catch(() => undefined);
+      }, ms);
+      t.unref();
+      this._timers.add(t);
+    }
   }
 
   private _privilegedBaseFiles(ops: IImageOperations, ref: string): Promise<Set<string>> {

@@ -111,22 +111,21 @@ export class ContainerWatcher {
     const lost = (why: string): void => {
       if (this._stream !== stream) return;
       this._stream = null;
-      this._synced = false;
-      if (this._disposed) return;
-      const delay = this._backoffMs * (0.8 + Math.random() * 0.4);
-      this._backoffMs = Math.min(this._backoffMs * 2, 10_000);
-      this._o.log.warn({ why, retryMs: Math.round(delay) }, 'docker events stream lost; reconnecting');
-      this._retry = setTimeout(() => {
-        this._retry = null;
-        void this._connect().catch(err => lost(`reconnect failed: ${(err as Error).message}`));
-      }, delay);
-      this._retry.unref();
+      this._reconnect(why);
     };
     stream.once('error', err => lost(err.message));
     stream.once('end', () => lost('stream ended'));
     stream.once('close', () => lost('stream closed'));
 
-    const containers = await this._docker.listContainers({ all: true, filters: { label: this._o.labels } });
+    let containers: Docker.ContainerInfo[];
+    try {
+      containers = await this._docker.listContainers({ all: true, filters: { label: this._o.labels } });
+    } catch (err) {
+      // A daemon half back: drop this stream so the retry does not leave two subscribed.
+      if (this._stream === stream) this._stream = null;
+      stream.destroy();
+      throw err;
+    }
     this._byContainer.clear();
     for (const c of containers) {
       const instanceId = c.Labels?.['nbgateway.instance'];
@@ -138,6 +137,23 @@ export class ContainerWatcher {
     this._since = Math.max(this._since, now);
     this._synced = true;
     this._backoffMs = 250;
+  }
+
+  /**
+   * Tries to connect again after a capped, jittered backoff, for as long as it takes: dockerd
+   * may be down for minutes (a restart, an upgrade), and each failed try schedules the next.
+   */
+  private _reconnect(why: string): void {
+    this._synced = false;
+    if (this._disposed || this._retry) return;
+    const delay = this._backoffMs * (0.8 + Math.random() * 0.4);
+    this._backoffMs = Math.min(this._backoffMs * 2, 10_000);
+    this._o.log.warn({ why, retryMs: Math.round(delay) }, 'docker events stream lost; reconnecting');
+    this._retry = setTimeout(() => {
+      this._retry = null;
+      void this._connect().catch(err => this._reconnect(`reconnect failed: ${(err as Error).message}`));
+    }, delay);
+    this._retry.unref();
   }
 
   private _apply(ev: DockerEvent): void {

@@ -92,6 +92,9 @@ export class DockerImageOps implements IImageOperations {
   }
 
   async removeImage(ref: string): Promise<void> {
+    // A check container left by a gateway that died mid-check holds the image.
+    const checks = await this._docker.listContainers({ all: true, filters: { label: ['nbgateway.purpose=image-check'], ancestor: [ref] } }).catch(() => []);
+    for (const c of checks) await this._docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     try {
       await this._docker.getImage(ref).remove({});
     } catch (err) {
