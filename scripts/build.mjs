@@ -89,6 +89,19 @@ async function buildKernelGateway() {
   return buildInto(dist, ['kernel-gateway/src', 'server/src/jobs/launcher', 'server/src/storage'], out => fillKernelGateway(out));
 }
 
+/**
+ * The S3 store (and the AWS SDK it needs, ~1.5 MB) goes into `s3-store.cjs` next to the agent,
+ * which loads it only when an instance uses S3: every other agent starts without it.
+ */
+const S3_STORE = join(root, 'server/src/storage/s3-object-store.ts');
+const s3StoreApart = {
+  name: 's3-store-apart',
+  setup(b) {
+    b.onResolve({ filter: /\/s3-object-store$/ }, args =>
+      join(args.resolveDir, args.path) + '.ts' === S3_STORE && args.kind === 'dynamic-import' ? { path: './s3-store.cjs', external: true } : undefined);
+  }
+};
+
 async function fillKernelGateway(out) {
   await build({
     entryPoints: [join(root, 'kernel-gateway/src/main.ts')],
@@ -98,7 +111,18 @@ async function fillKernelGateway(out) {
     target: 'node20',
     format: 'cjs',
     external: [...Object.keys(AGENT_NATIVE), 'bufferutil', 'utf-8-validate'],
+    plugins: [s3StoreApart],
     sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning'
+  });
+  await build({
+    entryPoints: [S3_STORE],
+    outfile: join(out, 's3-store.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
     legalComments: 'none',
     logLevel: 'warning'
   });

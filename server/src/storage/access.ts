@@ -7,9 +7,8 @@
  *
  * This module is shared by the gateway and the agent, so it imports nothing else.
  */
-import { FsObjectStore } from './fs-object-store';
 import type { IMultipartObjectStore } from './object-store';
-import { S3ObjectStore, type S3Credentials } from './s3-object-store';
+import type { S3Credentials } from './s3-object-store';
 
 interface AccessBase {
   bucket: string;
@@ -90,9 +89,17 @@ export function validateAccess(v: unknown): StorageAccess {
 /**
  * A store for an access. For S3, the keys are read through `keys()` each time the SDK asks,
  * so renewed keys are picked up without a new client.
+ *
+ * #### Notes
+ * The stores are loaded on first use: an agent whose instance never touches object storage
+ * does not pay for the AWS SDK (~15 MB and ~100 ms at startup).
  */
-export function storeForAccess(a: StorageAccess, keys?: () => S3Credentials, opts: { partSize?: number } = {}): IMultipartObjectStore {
-  if (a.kind === 'fs') return new FsObjectStore({ root: a.dir, ...(opts.partSize ? { partSize: opts.partSize } : {}) });
+export async function storeForAccess(a: StorageAccess, keys?: () => S3Credentials, opts: { partSize?: number } = {}): Promise<IMultipartObjectStore> {
+  if (a.kind === 'fs') {
+    const { FsObjectStore } = await import('./fs-object-store');
+    return new FsObjectStore({ root: a.dir, ...(opts.partSize ? { partSize: opts.partSize } : {}) });
+  }
+  const { S3ObjectStore } = await import('./s3-object-store');
   return new S3ObjectStore({
     endpoint: a.endpoint,
     region: a.region,

@@ -130,21 +130,37 @@ export interface IMultipartObjectStore extends IObjectStore {
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
 }
 
-export class ObjectNotFoundError extends Error {
+/**
+ * Base of the storage errors.
+ *
+ * #### Notes
+ * `instanceof` compares names: the agent loads the S3 store as a bundle of its own (so agents
+ * that never use S3 do not load the AWS SDK), and errors it throws are instances of that
+ * bundle's copy of these classes.
+ */
+export abstract class StorageError extends Error {
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return x instanceof Error && (this as unknown as { name: string }).name !== 'StorageError'
+      ? x.name === (this as unknown as { name: string }).name
+      : x instanceof Error && ['ObjectNotFoundError', 'NoSuchBucketError', 'NoSuchUploadError', 'AccessDeniedError', 'InvalidObjectKeyError'].includes(x.name);
+  }
+}
+
+export class ObjectNotFoundError extends StorageError {
   constructor(readonly bucket: string, readonly key: string) {
     super(`object s3://${bucket}/${key} does not exist`);
     this.name = 'ObjectNotFoundError';
   }
 }
 
-export class NoSuchBucketError extends Error {
+export class NoSuchBucketError extends StorageError {
   constructor(readonly bucket: string) {
     super(`bucket "${bucket}" does not exist`);
     this.name = 'NoSuchBucketError';
   }
 }
 
-export class NoSuchUploadError extends Error {
+export class NoSuchUploadError extends StorageError {
   constructor(readonly bucket: string, readonly key: string, readonly uploadId: string) {
     super(`multipart upload ${uploadId} of s3://${bucket}/${key} does not exist (completed or aborted)`);
     this.name = 'NoSuchUploadError';
@@ -152,7 +168,7 @@ export class NoSuchUploadError extends Error {
 }
 
 /** The store refused the credentials, or they are not allowed this bucket or key. */
-export class AccessDeniedError extends Error {
+export class AccessDeniedError extends StorageError {
   constructor(readonly bucket: string, readonly key: string, readonly code: string) {
     super(`access to s3://${bucket}/${key} was denied (${code}): the credentials are wrong or not allowed this path`);
     this.name = 'AccessDeniedError';
@@ -160,7 +176,7 @@ export class AccessDeniedError extends Error {
 }
 
 /** A key the store cannot hold (the filesystem store's rules, or S3's 1024-byte limit). */
-export class InvalidObjectKeyError extends Error {
+export class InvalidObjectKeyError extends StorageError {
   constructor(readonly key: string, reason: string) {
     super(`invalid object key "${key}": ${reason}`);
     this.name = 'InvalidObjectKeyError';

@@ -16,7 +16,7 @@ import type { IMultipartObjectStore } from '../../../../server/src/storage/objec
 
 export class StorageAccessHolder {
   private _access: StorageAccess | null = null;
-  private _store: IMultipartObjectStore | null = null;
+  private _store: Promise<IMultipartObjectStore> | null = null;
   private _waiters: (() => void)[] = [];
   private _disposed = false;
 
@@ -36,8 +36,9 @@ export class StorageAccessHolder {
     if (!prev || !sameStore(prev, next)) {
       const old = this._store;
       this._store = storeForAccess(next, () => keysOf(this._access as Extract<StorageAccess, { kind: 's3' }>), this._opts.partSize ? { partSize: this._opts.partSize } : {});
+      this._store.catch(err => this._log.error('cannot load the object store', { err }));
       // Transfers holding the old store finish with it; give them time before closing it.
-      if (old) setTimeout(() => void old.dispose(), 10 * 60_000).unref();
+      if (old) setTimeout(() => void old.then(s => s.dispose(), () => undefined), 10 * 60_000).unref();
     }
     this._log.info('storage access received', describeAccess(next));
     for (const w of this._waiters.splice(0)) w();
@@ -61,14 +62,14 @@ export class StorageAccessHolder {
     if (!this._access || !this._store) {
       throw new JupyterError(503, 'Object storage is not available yet: the gateway has not given this instance its storage access; try again in a few seconds', 'storage-unavailable');
     }
-    return { store: this._store, access: this._access };
+    return { store: await this._store, access: this._access };
   }
 
   async dispose(): Promise<void> {
     if (this._disposed) return;
     this._disposed = true;
     for (const w of this._waiters.splice(0)) w();
-    await this._store?.dispose();
+    await this._store?.then(s => s.dispose(), () => undefined);
   }
 }
 
