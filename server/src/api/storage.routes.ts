@@ -118,7 +118,8 @@ export function registerStorageRoutes(app: FastifyInstance, ctx: ApiContext): vo
     if (r.kind === 'obs' && rec.storageType !== 'obs') {
       throw Errors.VALIDATION(`Sync OBS copies from an obs-storage instance's OBS path, and "${rec.name}" uses local storage; use "kind": "pull" with a prefix of your storage root`);
     }
-    const res = await agentSync<SyncJobWire>(target, 'POST', 'jobs', req.body);
+    // The agent answers after planning (a listing and a walk): long for very large trees.
+    const res = await agentSync<SyncJobWire>(target, 'POST', 'jobs', req.body, 300_000);
     reply.code(res.status);
     if (res.status === 202) reply.header('Location', `/api/v1/notebooks/${rec.id}/sync/${res.body.id}`);
     return res.body;
