@@ -101,10 +101,8 @@ export function createApp(config: Config, log: Logger): App {
   // The provider is picked once, here (STYLE.md §8).
   const fsContents = new FsContentsProvider({ rootDir: config.rootDir, allowHidden: config.allowHidden, maxReadBytes: config.maxContentsBytes });
   const s3Contents = new S3ContentsProvider({ access: storageAccess, allowHidden: config.allowHidden, maxReadBytes: config.maxContentsBytes, stagingDir: `${config.runtimeDir}/obs-uploads` });
-  const contentsProviders: Record<Config['contentsProvider'], (() => IContentsProvider) | null> = { fs: () => fsContents, s3: () => s3Contents };
-  const makeContents = contentsProviders[config.contentsProvider];
-  if (!makeContents) throw new Error(`contents provider "${config.contentsProvider}" is not available in this build; use "fs"`);
-  const contents = makeContents();
+  const contentsProviders: Record<Config['contentsProvider'], () => IContentsProvider> = { fs: () => fsContents, s3: () => s3Contents };
+  const contents = contentsProviders[config.contentsProvider]();
 
   const ws = new WsRouter(log, config.maxWebSocketMessageBytes);
   const routes: RouteTables = { http: new Router(), ws };
