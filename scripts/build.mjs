@@ -38,14 +38,18 @@ async function packageDir(pkg) {
   throw new Error(`package ${pkg} is not installed; run npm ci`);
 }
 
-/** A hash of every file under the given directories (and the lockfile). */
-async function sourceHash(dirs) {
+/** A hash of the given files and of every file under the given directories (and the lockfile). */
+async function sourceHash(paths) {
   const h = createHash('sha256');
   const walk = async dir => {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
-    } catch {
+    } catch (err) {
+      if (err.code === 'ENOTDIR') {
+        h.update(dir);
+        h.update(await readFile(dir));
+      }
       return;
     }
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
@@ -57,7 +61,7 @@ async function sourceHash(dirs) {
       }
     }
   };
-  for (const d of dirs) await walk(join(root, d));
+  for (const d of paths) await walk(join(root, d));
   h.update(await readFile(join(root, 'package-lock.json')));
   h.update(await readFile(fileURLToPath(import.meta.url)));
   return h.digest('hex');
@@ -86,7 +90,7 @@ async function buildInto(out, sources, fill) {
 
 async function buildKernelGateway() {
   const dist = join(root, 'kernel-gateway', 'dist');
-  return buildInto(dist, ['kernel-gateway/src', 'server/src/jobs/launcher', 'server/src/storage'], out => fillKernelGateway(out));
+  return buildInto(dist, ['kernel-gateway/src', 'server/src/jobs/launcher', 'server/src/storage', 'server/src/ssh/agent-protocol.ts', 'server/src/lifecycle.ts'], out => fillKernelGateway(out));
 }
 
 /**

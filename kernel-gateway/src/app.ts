@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import type { Config } from './config';
 import type { Logger } from './logger';
-import { DisposableStore } from './lifecycle';
+import { DisposableStore } from '../../server/src/lifecycle';
 import { Router } from './http/router';
 import { WsRouter } from './http/ws-router';
 import { createHttpServer, type RouteTables } from './http/server';

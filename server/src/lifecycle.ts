@@ -1,7 +1,6 @@
 /**
  * Disposal helpers (STYLE.md §17): `dispose()` is idempotent, cascades, and is the only
- * teardown path. The kernel gateway keeps its own copy so that it stays a standalone bundle
- * that can be injected into any container.
+ * teardown path. The kernel gateway uses this module too (esbuild bundles it into the agent).
  */
 
 /** Something that can be torn down, possibly asynchronously. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startGateway, type TestGateway } from '../utils/gateway';
-import { STREAM_STDERR, STREAM_STDOUT, type SessionStart } from '../../src/platform/ssh/protocol';
+import { STREAM_STDERR, STREAM_STDOUT, type SessionStart } from '../../../server/src/ssh/agent-protocol';
 import { isLoopbackDestination } from '../../src/platform/ssh/tcp-channel';
 import { parseStart } from '../../src/platform/ssh/validate';
 

@@ -1,8 +1,7 @@
 /**
  * The wire contract between the gateway's SSH server and the agent's SSH channel endpoints
- * (docs/ssh.md, "Agent channel protocol"). The agent keeps an identical copy in
- * `kernel-gateway/src/platform/ssh/protocol.ts` (the packages build apart);
- * `test/integration/ssh-protocol.test.ts` checks that the two agree.
+ * (docs/ssh.md, "Agent channel protocol"). The agent (kernel-gateway/src/platform/ssh/) imports
+ * this same module, so the two sides cannot drift apart.
  *
  * #### Notes
  * - One WebSocket per SSH channel. Bytes travel in binary frames, never re-encoded; control

@@ -10,7 +10,7 @@
  *   progress (a busy kernel), so a cell that runs silently for hours is never idle.
  * - `touch()` is on the hot path of every kernel message: it stores a number, nothing more.
  */
-import type { IDisposable } from '../../lifecycle';
+import type { IDisposable } from '../../../../server/src/lifecycle';
 
 /** Something that holds connections or work open (kernels, terminals, SSH channels). */
 export interface IActivitySource {

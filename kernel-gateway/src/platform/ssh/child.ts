@@ -14,7 +14,7 @@
 import { spawn as spawnProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { PtySpec } from './protocol';
+import type { PtySpec } from '../../../../server/src/ssh/agent-protocol';
 
 export type ExitStatus = { code: number } | { signal: string; core: boolean };
 

@@ -5,7 +5,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { userInfo } from 'node:os';
-import type { SessionStart } from './protocol';
+import type { SessionStart } from '../../../../server/src/ssh/agent-protocol';
 
 /** Where distributions put OpenSSH's sftp-server (Debian/Ubuntu, Fedora/RHEL, Arch, macOS). */
 export const SFTP_SERVER_PATHS = ['/usr/lib/openssh/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/lib/ssh/sftp-server', '/usr/libexec/sftp-server'];

@@ -7,12 +7,12 @@
  * - `api/nbg/ssh/tcp?host=&port=`: `direct-tcpip` to a port inside the instance.
  */
 import { JupyterError } from '../../errors';
-import type { IDisposable } from '../../lifecycle';
+import type { IDisposable } from '../../../../server/src/lifecycle';
 import type { Logger } from '../../logger';
 import type { RouteTables } from '../../http/server';
 import type { ActivityTracker } from '../activity/tracker';
 import { loginShell, SFTP_SERVER_PATHS } from './environment';
-import { SSH_SESSION_PATH, SSH_TCP_PATH } from './protocol';
+import { SSH_SESSION_PATH, SSH_TCP_PATH } from '../../../../server/src/ssh/agent-protocol';
 import { SessionChannel } from './session-channel';
 import { isLoopbackDestination, runTcpChannel } from './tcp-channel';
 

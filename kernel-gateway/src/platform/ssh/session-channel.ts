@@ -12,7 +12,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../../logger';
 import { spawnSessionChild, type ExitStatus, type ISessionChild } from './child';
 import { findSftpServer, sessionEnv } from './environment';
-import { STREAM_STDERR, STREAM_STDOUT, toBuffer, type SessionControl, type SessionEvent, type SessionStart } from './protocol';
+import { STREAM_STDERR, STREAM_STDOUT, toBuffer, type SessionControl, type SessionEvent, type SessionStart } from '../../../../server/src/ssh/agent-protocol';
 import { parseControl, parseStart } from './validate';
 
 /** Output bytes queued on the socket above which the process's output is paused. */

@@ -9,7 +9,7 @@
  */
 import { connect, isIP, type Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
-import { toBuffer, type TcpEvent } from './protocol';
+import { toBuffer, type TcpEvent } from '../../../../server/src/ssh/agent-protocol';
 
 const HIGH_WATER = 1 << 20;
 const CONNECT_TIMEOUT_MS = 10_000;

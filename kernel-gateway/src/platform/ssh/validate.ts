@@ -2,7 +2,7 @@
  * Boundary checks of the gateway's SSH channel messages (STYLE.md §21). The gateway is
  * trusted, but a malformed message must fail one channel with a clear reason, not the agent.
  */
-import { SSH_SIGNALS, type PtySpec, type SessionControl, type SessionStart } from './protocol';
+import { SSH_SIGNALS, type PtySpec, type SessionControl, type SessionStart } from '../../../../server/src/ssh/agent-protocol';
 
 const MAX_COMMAND = 256 * 1024;
 const MAX_ENV = 256;

@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { IDisposable } from '../../lifecycle';
+import type { IDisposable } from '../../../../server/src/lifecycle';
 import type { Logger } from '../../logger';
 import { Router } from '../../http/router';
 import { createHttpServer, type RouteTables } from '../../http/server';

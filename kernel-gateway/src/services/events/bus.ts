@@ -6,7 +6,7 @@
  * #### Notes
  * Emitting costs nothing when nobody is subscribed, so hot paths may emit freely.
  */
-import type { IDisposable } from '../../lifecycle';
+import type { IDisposable } from '../../../../server/src/lifecycle';
 
 /** The schemas jupyter_server emits itself, with the same ids and versions. */
 export const CONTENTS_EVENT = 'https://events.jupyter.org/jupyter_server/contents_service/v1';

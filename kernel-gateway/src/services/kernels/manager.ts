@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../../logger';
 import { JupyterError, notFound } from '../../errors';
 import type { KernelSpecManager } from '../kernelspecs/manager';
-import type { IDisposable } from '../../lifecycle';
+import type { IDisposable } from '../../../../server/src/lifecycle';
 import type { IActivitySource } from '../../platform/activity/tracker';
 import { Kernel, type ExecutionState } from './kernel';
 import { KernelClient, type KernelClientOptions } from './kernel-client';

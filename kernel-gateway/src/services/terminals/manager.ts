@@ -13,7 +13,7 @@
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { IPty } from 'node-pty';
-import type { IDisposable } from '../../lifecycle';
+import type { IDisposable } from '../../../../server/src/lifecycle';
 import type { Logger } from '../../logger';
 import type { IActivitySource } from '../../platform/activity/tracker';
 import { JupyterError } from '../../errors';
