@@ -10,6 +10,11 @@
  * - The pending-connection cap counts a socket from `connection` until its first complete
  *   request head (`request` or `upgrade`); keep-alive and WebSocket connections in use are
  *   not counted, so a browser with many kernels open is never refused.
+ * - Only connections pending for longer than a grace period count towards the cap: a burst
+ *   of fresh connections (a lab reconnecting hundreds of kernels after a restart, a load
+ *   test, an office behind one NAT address) sends its heads within milliseconds, while a
+ *   slowloris holds its connections for the whole headers timeout. A hard cap of 8× the
+ *   limit bounds even fresh ones.
  */
 import { STATUS_CODES, type Server, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
@@ -45,31 +50,33 @@ export function serverOptions(l: HttpLimits): ServerOptions {
 export function capPendingConnections(server: Server, l: HttpLimits, log: Logger): { readonly refused: number } {
   const stats = { refused: 0 };
   if (l.maxPendingPerAddress <= 0) return stats;
-  const pending = new Map<string, number>();
+  const grace = Math.min(5_000, Math.floor(l.headersTimeoutMs / 2));
+  const hardCap = l.maxPendingPerAddress * 8;
+  /** Per address, when each pending connection arrived. */
+  const pending = new Map<string, Map<Socket, number>>();
   const settle = new WeakMap<Socket, () => void>();
   const warned = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
     const addr = socket.remoteAddress ?? '';
-    const n = (pending.get(addr) ?? 0) + 1;
-    if (n > l.maxPendingPerAddress) {
+    const now = Date.now();
+    const mine = pending.get(addr) ?? new Map<Socket, number>();
+    let slow = 0;
+    if (mine.size >= l.maxPendingPerAddress) for (const since of mine.values()) if (now - since > grace) slow++;
+    if (slow >= l.maxPendingPerAddress || mine.size >= hardCap) {
       stats.refused++;
       socket.destroy();
       // One line per address per minute: a slowloris makes thousands of these.
-      const now = Date.now();
       if ((warned.get(addr) ?? 0) < now - 60_000) {
         warned.set(addr, now);
-        log.warn({ address: addr, pending: n - 1, limit: l.maxPendingPerAddress }, 'refusing connections: too many from one address have not sent their request headers (slow client?)');
+        log.warn({ address: addr, pending: mine.size, slow, limit: l.maxPendingPerAddress }, 'refusing connections: too many from one address have not sent their request headers (slow client?)');
       }
       return;
     }
-    pending.set(addr, n);
-    let done = false;
+    mine.set(socket, now);
+    pending.set(addr, mine);
     const release = (): void => {
-      if (done) return;
-      done = true;
-      const left = (pending.get(addr) ?? 1) - 1;
-      if (left > 0) pending.set(addr, left);
-      else pending.delete(addr);
+      if (!mine.delete(socket)) return;
+      if (mine.size === 0 && pending.get(addr) === mine) pending.delete(addr);
     };
     settle.set(socket, release);
     socket.once('close', release);
