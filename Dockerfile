@@ -1,8 +1,8 @@
 # The gateway's own image: the built server, kernel gateway (agent) and web assets.
 #
-# Online:  docker build -t nbgateway/gateway .
-# Offline: images/build creates nbgateway/node:20-debian12 from the debootstrap base and the
-#          host's Node binary; then docker build --build-arg NODE_IMAGE=nbgateway/node:20-debian12 .
+# With a registry:  docker build -t nbgateway/gateway .
+# Offline (no registry, as on the project's machines): scripts/gateway-image builds a Node base
+#          from the debootstrap base image and the host's Node, then this file on top of it.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -12,13 +12,17 @@ COPY package.json package-lock.json .npmrc ./
 COPY kernel-gateway/package.json kernel-gateway/
 COPY server/package.json server/
 COPY web/package.json web/
+# npm ci needs every workspace's package.json (extensions/* are workspaces).
+COPY extensions extensions
 RUN npm ci --no-fund --no-audit --loglevel=error
 COPY . .
 RUN node scripts/build.mjs && npm prune --omit=dev --no-fund --no-audit --loglevel=error
 
 FROM ${NODE_IMAGE}
-RUN groupadd --system nbgateway && useradd --system --gid nbgateway --home-dir /var/lib/nbgateway nbgateway \
- && mkdir -p /var/lib/nbgateway && chown nbgateway:nbgateway /var/lib/nbgateway
+# Written directly so the image needs no shadow tools (minimal Debian bases lack them).
+RUN echo 'nbgateway:x:990:990:nbgateway:/var/lib/nbgateway:/usr/sbin/nologin' >> /etc/passwd \
+ && echo 'nbgateway:x:990:' >> /etc/group \
+ && mkdir -p /var/lib/nbgateway && chown 990:990 /var/lib/nbgateway
 WORKDIR /opt/nbgateway
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
@@ -26,7 +30,7 @@ COPY --from=build /src/server/package.json server/
 COPY --from=build /src/server/dist server/dist
 COPY --from=build /src/kernel-gateway/dist kernel-gateway/dist
 COPY --from=build /src/images images
-COPY --from=build /src/web web
+COPY --from=build /src/web/dist web/dist
 ENV NBG_HOST=0.0.0.0 NBG_PORT=8000 NBG_DATA_DIR=/var/lib/nbgateway
 EXPOSE 8000
 USER nbgateway
