@@ -38,6 +38,11 @@ async function packageDir(pkg) {
   throw new Error(`package ${pkg} is not installed; run npm ci`);
 }
 
+/** esbuild with the options every Node bundle here shares (CommonJS for Node 20). */
+function bundle(entry, outfile, extra = {}) {
+  return build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', logLevel: 'warning', ...extra });
+}
+
 /** A hash of the given files and of every file under the given directories (and the lockfile). */
 async function sourceHash(paths) {
   const h = createHash('sha256');
@@ -107,54 +112,14 @@ const s3StoreApart = {
 };
 
 async function fillKernelGateway(out) {
-  await build({
-    entryPoints: [join(root, 'kernel-gateway/src/main.ts')],
-    outfile: join(out, 'main.cjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    external: [...Object.keys(AGENT_NATIVE), 'bufferutil', 'utf-8-validate'],
-    plugins: [s3StoreApart],
-    sourcemap: 'linked',
-    legalComments: 'none',
-    logLevel: 'warning'
-  });
-  await build({
-    entryPoints: [S3_STORE],
-    outfile: join(out, 's3-store.cjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    legalComments: 'none',
-    logLevel: 'warning'
-  });
+  await bundle(join(root, 'kernel-gateway/src/main.ts'), join(out, 'main.cjs'), { external: [...Object.keys(AGENT_NATIVE), 'bufferutil', 'utf-8-validate'], plugins: [s3StoreApart], sourcemap: 'linked' });
+  await bundle(S3_STORE, join(out, 's3-store.cjs'));
   // The training-job launcher (issue 9) ships next to the agent: Slurm nodes and job
   // containers find both in one directory. Node built-ins only.
-  await build({
-    entryPoints: [join(root, 'server/src/jobs/launcher/main.ts')],
-    outfile: join(out, 'nbg-job.cjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: 'linked',
-    legalComments: 'none',
-    logLevel: 'warning'
-  });
+  await bundle(join(root, 'server/src/jobs/launcher/main.ts'), join(out, 'nbg-job.cjs'), { sourcemap: 'linked' });
   // nbg-sync (issue 7): Sync OBS, push and pull from a terminal or a notebook in the instance;
   // the agent puts bin/ on its children's PATH.
-  await build({
-    entryPoints: [join(root, 'kernel-gateway/src/platform/sync/nbg-sync.ts')],
-    outfile: join(out, 'nbg-sync.cjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    legalComments: 'none',
-    logLevel: 'warning'
-  });
+  await bundle(join(root, 'kernel-gateway/src/platform/sync/nbg-sync.ts'), join(out, 'nbg-sync.cjs'));
   await mkdir(join(out, 'bin'), { recursive: true });
   await writeFile(join(out, 'bin', 'nbg-sync'), '#!/bin/sh\nexec "${NBG_NODE:-node}" "$(dirname "$(readlink -f "$0")")/../nbg-sync.cjs" "$@"\n', { mode: 0o755 });
   for (const [pkg, files] of Object.entries(AGENT_NATIVE)) {
@@ -177,31 +142,9 @@ async function buildServer() {
 }
 
 async function fillServer(out) {
-  await build({
-    entryPoints: [join(root, 'server/src/main.ts')],
-    outfile: join(out, 'main.cjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    sourcemap: 'linked',
-    legalComments: 'none',
-    logLevel: 'warning'
-  });
+  await bundle(join(root, 'server/src/main.ts'), join(out, 'main.cjs'), { packages: 'external', sourcemap: 'linked' });
   // The nbg CLI (server/package.json "bin").
-  await build({
-    entryPoints: [join(root, 'server/src/cli/nbg.ts')],
-    outfile: join(out, 'nbg.cjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    banner: { js: '#!/usr/bin/env node' },
-    legalComments: 'none',
-    logLevel: 'warning'
-  });
+  await bundle(join(root, 'server/src/cli/nbg.ts'), join(out, 'nbg.cjs'), { packages: 'external', banner: { js: '#!/usr/bin/env node' } });
   await chmod(join(out, 'nbg.cjs'), 0o755);
   // The REST contract the gateway serves and validates against, next to the bundle.
   await cp(join(root, 'server/api/openapi.yaml'), join(out, 'openapi.yaml'));
