@@ -95,7 +95,7 @@ async function buildInto(out, sources, fill) {
 
 async function buildKernelGateway() {
   const dist = join(root, 'kernel-gateway', 'dist');
-  return buildInto(dist, ['kernel-gateway/src', 'server/src/jobs/launcher', 'server/src/storage', 'server/src/ssh/agent-protocol.ts', 'server/src/lifecycle.ts'], out => fillKernelGateway(out));
+  return buildInto(dist, ['kernel-gateway/src', 'server/src/jobs/launcher', 'server/src/storage', 'server/src/ssh/agent-protocol.ts', 'server/src/lifecycle.ts', 'server/src/config-flags.ts'], out => fillKernelGateway(out));
 }
 
 /**

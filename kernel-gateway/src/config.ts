@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { LogLevel } from './logger';
+import { parseFlags } from '../../server/src/config-flags';
 
 export interface Config {
   /** Address to listen on. */
@@ -195,23 +196,6 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
     out[field.key] = field.parse(value);
   }
   return Object.freeze(out) as unknown as Config;
-}
-
-function parseFlags(argv: readonly string[]): Map<string, string> {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"`);
-    const eq = arg.indexOf('=');
-    if (eq > 0) {
-      flags.set(arg.slice(0, eq), arg.slice(eq + 1));
-    } else {
-      const value = argv[++i];
-      if (value === undefined) throw new Error(`flag ${arg} needs a value`);
-      flags.set(arg, value);
-    }
-  }
-  return flags;
 }
 
 /** Help text listing every setting. */

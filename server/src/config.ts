@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LevelWithSilent } from 'pino';
 import { DEFAULT_FLAVORS, parseFlavors, type Flavor } from './catalogue/flavors';
+import { parseFlags } from './config-flags';
 
 export type RuntimeChoice = 'auto' | 'local' | 'docker';
 
@@ -423,23 +424,6 @@ export function loadConfig(
   }
   if (!out.databaseUrl) out.databaseUrl = `sqlite:${join(out.dataDir as string, 'state.db')}`;
   return Object.freeze(out) as unknown as Config;
-}
-
-function parseFlags(argv: readonly string[]): Map<string, string> {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"; settings are --flag value`);
-    const eq = arg.indexOf('=');
-    if (eq > 0) {
-      flags.set(arg.slice(0, eq), arg.slice(eq + 1));
-    } else {
-      const value = argv[++i];
-      if (value === undefined) throw new Error(`flag ${arg} needs a value`);
-      flags.set(arg, value);
-    }
-  }
-  return flags;
 }
 
 export function helpText(): string {
