@@ -21,27 +21,8 @@ export interface Progress {
   events: ProgressEvent[];
 }
 
-/** `GET /api/v1/custom-images` (save as image, SPEC §5). */
-export interface CustomImage {
-  id: string;
-  name: string;
-  tag: string;
-  owner: { id: string; name: string };
-  baseImage: string;
-  sourceInstanceId: string | null;
-  sizeBytes: number | null;
-  description: string;
-  createdAt: string;
-  status?: string;
-}
-
-/** Save-as-image progress streamed as server-sent events. */
-export interface SaveProgress {
-  step?: string;
-  message?: string;
-  progress?: number;
-}
-
+export type { CustomImage } from '../../../../server/src/api/images.routes';
+export type { SaveProgress } from '../../../../server/src/images/save-image';
 export type { TrainingJob as Job, TrainingJobVersion as JobVersion } from '../../../../server/src/jobs/wire';
 export type { SshKeyInfo as SshKey, InstanceSshInfo } from '../../../../server/src/api/ssh.routes';
 export type { LeaseInfo } from '../../../../server/src/api/types';

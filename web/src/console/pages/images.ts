@@ -42,7 +42,7 @@ export async function imagesPage(ctx: AppContext): Promise<PageView> {
                   toast(errorText(err), 'error');
                 }
               });
-              return h('tr', null, h('th', { scope: 'row' }, img.name, img.status && img.status !== 'ACTIVE' ? h('span', { class: 'muted' }, ` (${img.status})`) : null),
+              return h('tr', null, h('th', { scope: 'row' }, img.name, img.push && img.push.status !== 'pushed' ? h('span', { class: 'muted' }, ` (registry push ${img.push.status}${img.push.error ? `: ${img.push.error}` : ''})`) : null),
                 h('td', null, img.baseImage), h('td', null, bytes(img.sizeBytes)), h('td', null, img.owner.name), h('td', null, dateTime(img.createdAt)), h('td', null, del));
             }))));
     } catch (err) {
