@@ -5,7 +5,7 @@
  * that was open reconnects to its kernel by itself, with the kernel's state intact.
  */
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NotebookInstance } from '../../server/src/api/types';
@@ -23,6 +23,20 @@ async function killHard(gw: GatewayProcess): Promise<void> {
   const gone = new Promise(r => gw.process.once('exit', r));
   gw.process.kill('SIGKILL');
   await gone;
+}
+
+/** What the local scheduler's directory says of each submission (for failed tests). */
+async function schedulerState(dir: string): Promise<string> {
+  const out: string[] = [];
+  for (const id of await readdir(dir).catch(() => [] as string[])) {
+    const files = await readdir(join(dir, id)).catch(() => null);
+    if (!files) continue;
+    const task = join(dir, id, 'task-0');
+    const pid = await readFile(join(task, 'pid.json'), 'utf8').catch(() => '-');
+    const exit = await readFile(join(task, 'exit.json'), 'utf8').catch(() => '-');
+    out.push(`${id}: ${files.join(',')} pid=${pid} exit=${exit}`);
+  }
+  return out.join('\n');
 }
 
 /** Live agent processes of an instance (their command line names its work dir). */
@@ -187,14 +201,12 @@ describe('reliability: the gateway killed with SIGKILL', () => {
         })
         .catch(() => undefined);
     const inflight: Promise<void>[] = [];
-    for (let i = 0; i < 8; i++) {
-      inflight.push(submit(i));
-      if (i === 5) {
-        // Kill with submissions answered, in flight and being handed to the scheduler.
-        await new Promise(r => setTimeout(r, 30));
-        await killHard(gw);
-      }
-    }
+    for (let i = 0; i < 3; i++) inflight.push(submit(i));
+    // Kill with submissions answered (and being handed to the scheduler) and more in flight.
+    await waitFor(async () => accepted.length >= 1, 'a first job accepted', 30_000, 5);
+    for (let i = 3; i < 8; i++) inflight.push(submit(i));
+    await new Promise(r => setTimeout(r, 5));
+    await killHard(gw);
     await Promise.allSettled(inflight);
     expect(accepted.length).toBeGreaterThan(0);
 
@@ -203,13 +215,17 @@ describe('reliability: the gateway killed with SIGKILL', () => {
     for (const id of accepted) expect(jobs.map(j => j.id), 'a job answered 201 is lost').toContain(id);
     const versions: TrainingJobVersion[] = [];
     for (const job of jobs) {
+      let last: TrainingJobVersion | undefined;
       versions.push(await waitFor(async () => {
-        const v = (await (await gw!.api(`/api/v1/jobs/${job.id}/versions/V0001`, { token: gw!.adminToken })).json()) as TrainingJobVersion;
-        return ['SUCCEEDED', 'FAILED', 'CANCELED'].includes(v.status) ? v : undefined;
-      }, `${job.name} to end`, 90_000, 250));
+        last = (await (await gw!.api(`/api/v1/jobs/${job.id}/versions/V0001`, { token: gw!.adminToken })).json()) as TrainingJobVersion;
+        return ['SUCCEEDED', 'FAILED', 'CANCELED'].includes(last.status) ? last : undefined;
+      }, `${job.name} to end`, 90_000, 250).catch(async err => {
+        throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last)}\nlocal scheduler:\n${await schedulerState(join(dataDir, 'jobs', 'local'))}`);
+      }));
     }
     for (const v of versions) expect(v.status, v.statusReason ?? '').toBe('SUCCEEDED');
     const lines = (await readFile(join(runs, 'runs.log'), 'utf8')).trim().split('\n').sort();
+    if (lines.length !== jobs.length) console.error(`local scheduler:\n${await schedulerState(join(dataDir, 'jobs', 'local'))}\njobs: ${JSON.stringify(jobs)}`);
     expect(lines).toEqual(jobs.map(j => `t${j.name.slice(4)}`).sort());
   }, 240_000);
 });

@@ -11,6 +11,10 @@
  * #### Notes
  * - A task that fails ends its siblings (like `srun --kill-on-bad-exit`).
  * - Processes are identified by pid + start time, so a recycled pid is never ours.
+ * - A gateway that died between spawning a launcher and writing its `pid.json` leaves a
+ *   submission that looks queued: the restarted gateway first looks for a live launcher in
+ *   each task directory (by working directory) and adopts it, and a task with an exit record
+ *   has run, so neither runs a second time; then it starts what really was queued.
  * - No isolation between jobs beyond Unix permissions and no resource limits in process
  *   mode: this is for one person's machine or CI. Slurm (or Docker) is for tenants.
  */
@@ -18,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger';
-import { isAlive, readStat, type ProcessIdentity } from '../drivers/local/process-info';
+import { isAlive, processesInDir, readStat, type ProcessIdentity } from '../drivers/local/process-info';
 import { LAUNCHER_ENV, TASK_FILES, taskDirName, type ExitRecord } from '../jobs/launcher/protocol';
 import { exists, launcherEnv, readJson, readLogChunk, writeAtomic } from './support';
 import { SUBMISSION_FILES, SchedulerFullError, type ISchedulerAdapter, type LaunchSpec, type LogChunk, type SchedulerHandle, type SchedulerStatus, type TaskResources } from './scheduler';
@@ -75,7 +79,8 @@ export class LocalScheduler implements ISchedulerAdapter {
   private _disposed = false;
 
   constructor(private readonly _o: LocalSchedulerOptions) {
-    this._ready = this._scan();
+    // What a previous gateway left queued starts now, not at the next submission.
+    this._ready = this._scan().then(() => void this._pump());
   }
 
   private _dir(id: string): string {
@@ -109,6 +114,7 @@ export class LocalScheduler implements ISchedulerAdapter {
     // again, with a new token.
     if (this._entries.has(spec.id)) {
       await writeAtomic(join(dir, SUBMISSION_FILES.token), spec.token, 0o600);
+      void this._pump();
       return handle;
     }
     const why = await this.full();
@@ -243,8 +249,33 @@ export class LocalScheduler implements ISchedulerAdapter {
       if (!file) continue;
       const e: Entry = { id, tasks: file.tasks, submittedAt: file.submittedAt, phase: 'queued' };
       if (await exists(join(this._dir(id), 'canceled'))) e.phase = 'done';
-      else if (await exists(join(this._taskDir(id, 0), 'pid.json'))) e.phase = (await this._alive(e)).length > 0 ? 'running' : 'done';
+      else {
+        await this._adopt(e);
+        if (await this._launchedBefore(e)) e.phase = (await this._alive(e)).length > 0 ? 'running' : 'done';
+      }
       this._entries.set(id, e);
+    }
+  }
+
+  /** Whether any task of a submission was ever launched (a pid or an exit record). */
+  private async _launchedBefore(e: Entry): Promise<boolean> {
+    for (let i = 0; i < e.tasks; i++) {
+      const t = this._taskDir(e.id, i);
+      for (const f of ['pid.json', TASK_FILES.exit]) if (await exists(join(t, f))) return true;
+    }
+    return false;
+  }
+
+  /** Records the pids of launchers a dead gateway spawned but did not live to record. */
+  private async _adopt(e: Entry): Promise<void> {
+    for (let i = 0; i < e.tasks; i++) {
+      const t = this._taskDir(e.id, i);
+      if ((await exists(join(t, 'pid.json'))) || (await exists(join(t, TASK_FILES.exit)))) continue;
+      const [found] = await processesInDir(t, this._o.launcher);
+      if (found) {
+        await writeFile(join(t, 'pid.json'), JSON.stringify(found satisfies ProcessIdentity));
+        this._o.log.warn({ job: e.id, task: i, pid: found.pid }, 'adopted a launcher started by a gateway that stopped before recording it');
+      }
     }
   }
 

@@ -2,7 +2,7 @@
  * Process identity on Linux: a pid plus its start time (field 22 of /proc/<pid>/stat), so a
  * recycled pid is never mistaken for our process.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 
 export interface ProcessIdentity {
   pid: number;
@@ -42,6 +42,26 @@ export async function processesWithArg(arg: string): Promise<ProcessIdentity[]> 
       if (s && s.state !== 'Z' && s.state !== 'X') out.push({ pid: Number(name), startTime: s.startTime });
     } catch {
       /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+/**
+ * Live processes whose working directory is `dir` and whose command line contains `needle`:
+ * how a process is found when the gateway died before recording its pid.
+ */
+export async function processesInDir(dir: string, needle: string): Promise<ProcessIdentity[]> {
+  const out: ProcessIdentity[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if ((await readlink(`/proc/${name}/cwd`)) !== dir) continue;
+      if (!(await readFile(`/proc/${name}/cmdline`, 'utf8')).includes(needle)) continue;
+      const s = await readStat(Number(name));
+      if (s && s.state !== 'Z' && s.state !== 'X') out.push({ pid: Number(name), startTime: s.startTime });
+    } catch {
+      /* exited meanwhile, or not ours to read */
     }
   }
   return out;
