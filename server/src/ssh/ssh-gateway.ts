@@ -12,7 +12,7 @@
  *   its allow-list narrowed, or the key being deleted disconnects them (on this replica; other
  *   replicas refuse each new channel, which re-checks).
  */
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { Server, utils, type AuthContext, type Connection, type ServerConfig } from 'ssh2';
 import type { Principal } from '../auth/principal';
 import { Errors } from '../errors';
@@ -22,14 +22,19 @@ import { bridgeSession, type ChannelContext } from './session-bridge';
 import { LOGIN_HELP, parseLoginName, type InstanceRef, type SshAuth, type Subject } from './ssh-auth';
 import { DISCONNECT, disconnectWithMessage } from './ssh2-extras';
 import { bridgeTcp } from './tcp-bridge';
+import { clientIp, PendingConnections } from './pending-connections';
 import type { SshKeyRecord, SshKeyStore } from './key-store';
 
 /** Time a client has to authenticate (sshd's LoginGraceTime is 120 s). */
 export const LOGIN_GRACE_MS = 60_000;
 /** Failed key attempts before the connection is dropped (sshd's MaxAuthTries is 6; agents hold many keys). */
 export const MAX_AUTH_TRIES = 10;
-/** Connections still authenticating at once (sshd's MaxStartups is 10:30:100). */
-export const MAX_UNAUTHENTICATED = 256;
+/** Connections still authenticating at once, in all (sshd's MaxStartups is 10:30:100). */
+export const MAX_UNAUTHENTICATED = 1024;
+/** … and from one address (OpenSSH's PerSourceMaxStartups), so one client cannot lock others out. */
+export const MAX_UNAUTHENTICATED_PER_ADDRESS = 32;
+/** Time a client has to send its identification line (it sends it at once; scanners and slowloris do not). */
+export const HELLO_TIMEOUT_MS = 10_000;
 /** Keepalive probes: a vanished client is dropped after about a minute. */
 const KEEPALIVE_INTERVAL_MS = 15_000;
 const KEEPALIVE_COUNT_MAX = 4;
@@ -76,12 +81,16 @@ interface Live {
 
 export class SshGateway {
   private _server: Server | null = null;
+  private _listener: NetServer | null = null;
+  private readonly _admission: PendingConnections;
   private _hostKey: HostKey | null = null;
   private readonly _live = new Set<Live>();
   private readonly _pending = new Set<Connection>();
   private _disposed = false;
 
-  constructor(private readonly _o: SshGatewayOptions) {}
+  constructor(private readonly _o: SshGatewayOptions) {
+    this._admission = new PendingConnections({ perAddress: MAX_UNAUTHENTICATED_PER_ADDRESS, total: MAX_UNAUTHENTICATED, helloTimeoutMs: HELLO_TIMEOUT_MS }, _o.log);
+  }
 
   /** The host key's public half and fingerprint (known_hosts lines, the console). */
   get hostKey(): HostKey {
@@ -91,7 +100,7 @@ export class SshGateway {
 
   /** Where it listens, once listening. */
   address(): { host: string; port: number } | null {
-    const a = this._server ? (this._server.address() as AddressInfo | null) : null;
+    const a = this._listener ? (this._listener.address() as AddressInfo | null) : null;
     return a ? { host: a.address, port: a.port } : null;
   }
 
@@ -112,13 +121,20 @@ export class SshGateway {
     };
     const server = new Server(config, (client, info) => this._onConnection(client, info.ip, info.port));
     this._server = server;
+    // Our own listener admits sockets before ssh2 sees them (per-address caps, hello timeout).
+    const listener = createServer(socket => {
+      if (this._disposed) return void socket.destroy();
+      if (this._admission.admit(socket)) server.injectSocket(socket);
+    });
+    this._listener = listener;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this._o.port, this._o.host, () => {
-        server.removeListener('error', reject);
+      listener.once('error', reject);
+      listener.listen(this._o.port, this._o.host, () => {
+        listener.removeListener('error', reject);
         resolve();
       });
     });
+    listener.on('error', (err: Error) => this._o.log.error({ err }, 'ssh server error'));
     server.on('error', (err: Error) => this._o.log.error({ err }, 'ssh server error'));
     const addr = this.address()!;
     this._o.log.info({ host: addr.host, port: addr.port, fingerprint: this._hostKey.fingerprint }, 'ssh listening');
@@ -153,11 +169,8 @@ export class SshGateway {
   private _onConnection(client: Connection, rawIp: string, port: number): void {
     const log = this._o.log;
     if (this._disposed) return void client.end();
-    if (this._pending.size >= MAX_UNAUTHENTICATED) {
-      log.warn({ ip: rawIp }, 'too many unauthenticated ssh connections; refusing one');
-      return void client.end();
-    }
-    const ip = rawIp.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+    this._admission.helloSeen(rawIp, port);
+    const ip = clientIp(rawIp);
     this._pending.add(client);
     const state: { login: string | null; subject: Subject | null; failures: number; live: Live | null } = { login: null, subject: null, failures: 0, live: null };
     const grace = setTimeout(() => disconnectWithMessage(client, DISCONNECT.BY_APPLICATION, 'nbgateway: authentication took too long'), LOGIN_GRACE_MS);
@@ -172,6 +185,7 @@ export class SshGateway {
     client.on('ready', () => {
       clearTimeout(grace);
       this._pending.delete(client);
+      this._admission.authenticated(rawIp, port);
       const live = state.live!;
       this._live.add(live);
       this._o.metrics?.sshSessionOpened();
@@ -279,10 +293,12 @@ export class SshGateway {
     if (this._disposed) return;
     this._disposed = true;
     const server = this._server;
+    const listener = this._listener;
     for (const l of this._live) disconnectWithMessage(l.client, DISCONNECT.BY_APPLICATION, 'nbgateway: the gateway is shutting down; reconnect in a moment');
     for (const c of this._pending) c.end();
-    if (!server) return;
-    const closed = new Promise<void>(resolve => server.close(() => resolve()));
+    if (!server || !listener) return;
+    this._admission.destroyAll();
+    const closed = new Promise<void>(resolve => listener.close(() => resolve()));
     // Clients that do not close their side within a moment are cut off.
     const cutOff = setTimeout(() => {
       for (const c of [...this._pending, ...[...this._live].map(l => l.client)]) (c as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
