@@ -3,6 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ISqlDatabase } from '../db/database';
+import { selectPage } from '../db/page';
 import type { Logger } from '../logger';
 import type { AuditAction, AuditEvent, AuditQuery, AuditRecord, AuditResourceType, AuditResult, IAuditLog } from './audit';
 
@@ -108,13 +109,7 @@ export class SqlAuditLog implements IAuditLog {
       where.push(`(actor_id = $${params.length} OR resource_owner_id = $${params.length})`);
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const n = params.length;
-    const rows = await this._o.db.all<Row>(
-      `SELECT * FROM audit_events ${clause} ORDER BY at DESC, id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
-      [...params, q.limit, q.offset]
-    );
-    const total = await this._o.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM audit_events ${clause}`, params);
-    return { items: rows.map(toRecord), total: Number(total?.n ?? 0) };
+    return selectPage(this._o.db, { select: 'SELECT * FROM audit_events', countFrom: 'audit_events', where: clause, params, orderBy: 'at DESC, id DESC', limit: q.limit, offset: q.offset }, toRecord);
   }
 
   async purgeExpired(): Promise<number> {

@@ -3,6 +3,7 @@
  * status column, so two requests (or two gateway replicas) can never both win a transition.
  */
 import type { ISqlDatabase } from '../db/database';
+import { liveRowsOf, selectPage } from '../db/page';
 import type { DriverState, Endpoint } from '../drivers/driver';
 import { Errors } from '../errors';
 import type { InstanceRecord, InstanceStatus, StorageType } from './instance';
@@ -109,15 +110,7 @@ export class InstanceStore {
 
   /** Live instances, optionally of one owner, newest first. */
   async list(opts: { ownerId?: string; limit: number; offset: number }): Promise<{ items: InstanceRecord[]; total: number }> {
-    const where = opts.ownerId ? 'WHERE i.deleted_at IS NULL AND i.owner_id = $1' : 'WHERE i.deleted_at IS NULL';
-    const params = opts.ownerId ? [opts.ownerId] : [];
-    const n = params.length;
-    const rows = await this._db.all<Row>(
-      `${SELECT} ${where} ORDER BY i.created_at DESC, i.id LIMIT $${n + 1} OFFSET $${n + 2}`,
-      [...params, opts.limit, opts.offset]
-    );
-    const total = await this._db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM instances i ${where}`, params);
-    return { items: rows.map(toRecord), total: Number(total?.n ?? 0) };
+    return selectPage(this._db, { select: SELECT, countFrom: 'instances i', ...liveRowsOf('i', opts.ownerId), orderBy: 'i.created_at DESC, i.id', limit: opts.limit, offset: opts.offset }, toRecord);
   }
 
   /** Live instances in any of these states. */

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ISqlDatabase } from '../db/database';
+import { liveRowsOf, selectPage } from '../db/page';
 import { Errors } from '../errors';
 import type { SchedulerHandle } from '../scheduler/scheduler';
 import type { JobEvent, JobRecord, JobStatus, TaskReport, VersionConfig, VersionRecord, WebhookConfig } from './job';
@@ -157,12 +158,7 @@ export class JobStore {
 
   /** Live jobs, optionally of one owner, newest first. */
   async listJobs(opts: { ownerId?: string; limit: number; offset: number }): Promise<{ items: JobRecord[]; total: number }> {
-    const where = opts.ownerId ? 'WHERE j.deleted_at IS NULL AND j.owner_id = $1' : 'WHERE j.deleted_at IS NULL';
-    const params = opts.ownerId ? [opts.ownerId] : [];
-    const n = params.length;
-    const rows = await this._db.all<JobRow>(`${JOB_SELECT} ${where} ORDER BY j.created_at DESC, j.id LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, opts.limit, opts.offset]);
-    const total = await this._db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM jobs j ${where}`, params);
-    return { items: rows.map(toJob), total: Number(total?.n ?? 0) };
+    return selectPage(this._db, { select: JOB_SELECT, countFrom: 'jobs j', ...liveRowsOf('j', opts.ownerId), orderBy: 'j.created_at DESC, j.id', limit: opts.limit, offset: opts.offset }, toJob);
   }
 
   async updateJob(id: string, fields: { description?: string; webhook?: WebhookConfig | null }): Promise<void> {
