@@ -3,6 +3,7 @@
  * status column, so two requests (or two gateway replicas) can never both win a transition.
  */
 import type { ISqlDatabase } from '../db/database';
+import { json, statusTransition } from '../db/compare-and-set';
 import { liveRowsOf, selectPage } from '../db/page';
 import type { DriverState, Endpoint } from '../drivers/driver';
 import { Errors } from '../errors';
@@ -124,29 +125,16 @@ export class InstanceStore {
    * @returns the updated record, or undefined when it was not in one of `from` (or is gone).
    */
   async transition(id: string, from: readonly InstanceStatus[], to: InstanceStatus, patch: TransitionPatch = {}): Promise<InstanceRecord | undefined> {
-    const sets = ['status = $1', 'updated_at = $2'];
-    const params: unknown[] = [to, Date.now()];
-    const add = (col: string, v: unknown): void => {
-      params.push(v);
-      sets.push(`${col} = $${params.length}`);
-    };
-    if ('statusReason' in patch) add('status_reason', patch.statusReason);
-    if ('pending' in patch) add('pending', patch.pending);
-    if ('driverState' in patch) add('driver_state', patch.driverState ? JSON.stringify(patch.driverState) : null);
-    if ('endpoint' in patch) add('endpoint', patch.endpoint ? JSON.stringify(patch.endpoint) : null);
-    if ('startedAt' in patch) add('started_at', patch.startedAt);
-    if ('flavor' in patch) add('flavor', patch.flavor);
-    if ('nextFlavor' in patch) add('next_flavor', patch.nextFlavor);
-    params.push(id);
-    const idMark = `$${params.length}`;
-    const marks = from.map(s => {
-      params.push(s);
-      return `$${params.length}`;
-    });
-    const { changes } = await this._db.run(
-      `UPDATE instances SET ${sets.join(', ')} WHERE id = ${idMark} AND deleted_at IS NULL AND status IN (${marks.join(', ')})`,
-      params
-    );
+    const cols: [string, unknown][] = [];
+    if ('statusReason' in patch) cols.push(['status_reason', patch.statusReason]);
+    if ('pending' in patch) cols.push(['pending', patch.pending]);
+    if ('driverState' in patch) cols.push(['driver_state', json(patch.driverState)]);
+    if ('endpoint' in patch) cols.push(['endpoint', json(patch.endpoint)]);
+    if ('startedAt' in patch) cols.push(['started_at', patch.startedAt]);
+    if ('flavor' in patch) cols.push(['flavor', patch.flavor]);
+    if ('nextFlavor' in patch) cols.push(['next_flavor', patch.nextFlavor]);
+    const { sql, params } = statusTransition('instances', id, from, to, cols, Date.now());
+    const { changes } = await this._db.run(sql, params);
     return changes === 1 ? this.get(id) : undefined;
   }
 

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ISqlDatabase } from '../db/database';
+import { json, statusTransition } from '../db/compare-and-set';
 import { liveRowsOf, selectPage } from '../db/page';
 import { Errors } from '../errors';
 import type { SchedulerHandle } from '../scheduler/scheduler';
@@ -257,26 +258,15 @@ export class JobStore {
    */
   async transition(id: string, from: readonly JobStatus[], to: JobStatus, patch: VersionPatch = {}, deliveries: readonly DeliveryRequest[] = []): Promise<VersionRecord | undefined> {
     const now = Date.now();
-    const sets = ['status = $1', 'updated_at = $2'];
-    const params: unknown[] = [to, now];
-    const add = (col: string, v: unknown): void => {
-      params.push(v);
-      sets.push(`${col} = $${params.length}`);
-    };
-    if ('statusReason' in patch) add('status_reason', patch.statusReason);
-    if ('pending' in patch) add('pending', patch.pending);
-    if ('handle' in patch) add('handle', patch.handle ? JSON.stringify(patch.handle) : null);
-    if ('submittedAt' in patch) add('submitted_at', patch.submittedAt);
-    if ('startedAt' in patch) add('started_at', patch.startedAt);
-    if ('finishedAt' in patch) add('finished_at', patch.finishedAt);
-    if ('exitCode' in patch) add('exit_code', patch.exitCode);
-    params.push(id);
-    const idMark = `$${params.length}`;
-    const marks = from.map(s => {
-      params.push(s);
-      return `$${params.length}`;
-    });
-    const sql = `UPDATE job_versions SET ${sets.join(', ')} WHERE id = ${idMark} AND deleted_at IS NULL AND status IN (${marks.join(', ')})`;
+    const cols: [string, unknown][] = [];
+    if ('statusReason' in patch) cols.push(['status_reason', patch.statusReason]);
+    if ('pending' in patch) cols.push(['pending', patch.pending]);
+    if ('handle' in patch) cols.push(['handle', json(patch.handle)]);
+    if ('submittedAt' in patch) cols.push(['submitted_at', patch.submittedAt]);
+    if ('startedAt' in patch) cols.push(['started_at', patch.startedAt]);
+    if ('finishedAt' in patch) cols.push(['finished_at', patch.finishedAt]);
+    if ('exitCode' in patch) cols.push(['exit_code', patch.exitCode]);
+    const { sql, params } = statusTransition('job_versions', id, from, to, cols, now);
     const changed = await this._db.transaction(async tx => {
       const { changes } = await tx.run(sql, params);
       if (changes !== 1) return false;
