@@ -6,11 +6,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process';
-import { launchBrowser, type BrowserSession } from './browser';
-import { stopAllInstances } from './cleanup';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayProcess } from '../utils/gateway-process';
+import type { BrowserSession } from './browser';
 import { ConsolePage } from './models/ConsolePage';
+import { useBrowserSuite } from './suite';
 import type { LabPage } from './models/LabPage';
 
 const PASSWORD = 'integration-admin-pw';
@@ -23,26 +23,11 @@ describe('console and JupyterLab in a browser', () => {
   let instanceId = '';
   let notebook = '';
 
-  beforeAll(async () => {
-    gw = await startGatewayProcess({ NBG_RUNTIME: 'local' });
-    // The user's output bucket in the embedded object store (a directory per bucket).
-    await mkdir(join(gw.dataDir, 'objects', 'nbg-e2e'), { recursive: true });
-    b = await launchBrowser(gw.url);
+  // The user's output bucket in the embedded object store (a directory per bucket).
+  const suite = useBrowserSuite({ prepare: gw => mkdir(join(gw.dataDir, 'objects', 'nbg-e2e'), { recursive: true }).then(() => undefined) });
+  beforeAll(() => {
+    ({ gw, b } = suite);
     consolePage = new ConsolePage(b.page, b.context);
-  });
-  afterEach(async ctx => {
-    if (ctx.task.result?.state === 'fail') {
-      const file = await b?.screenshot(ctx.task.name);
-      ctx.task.result.errors?.push({ message: `screenshot: ${file}\nbrowser log:\n${b?.log.slice(-30).join('\n')}\ngateway log:\n${gw?.output().slice(-3000)}` } as never);
-    }
-  });
-  afterAll(async () => {
-    await b?.dispose();
-    try {
-      if (gw) await stopAllInstances(gw);
-    } finally {
-      await gw?.stop();
-    }
   });
 
   it('should sign in and validate the instance name as the user types', async () => {

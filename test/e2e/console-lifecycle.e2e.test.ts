@@ -3,11 +3,11 @@
  * after sign-in; settings follow the user from one instance's lab to another's; another
  * user sees neither the instance nor its lab; stop and delete offer only what is allowed.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayProcess } from '../utils/gateway-process';
 import { launchBrowser, type BrowserSession } from './browser';
-import { stopAllInstances } from './cleanup';
 import { ConsolePage } from './models/ConsolePage';
+import { useBrowserSuite } from './suite';
 import { LabPage } from './models/LabPage';
 
 const PASSWORD = 'integration-admin-pw';
@@ -19,24 +19,10 @@ describe('console lifecycle and lab settings in a browser', () => {
   let first = '';
   let second = '';
 
-  beforeAll(async () => {
-    gw = await startGatewayProcess({ NBG_RUNTIME: 'local' });
-    b = await launchBrowser(gw.url);
+  const suite = useBrowserSuite();
+  beforeAll(() => {
+    ({ gw, b } = suite);
     c = new ConsolePage(b.page, b.context);
-  });
-  afterEach(async ctx => {
-    if (ctx.task.result?.state === 'fail') {
-      const file = await b?.screenshot(ctx.task.name);
-      ctx.task.result.errors?.push({ message: `screenshot: ${file}\nbrowser log:\n${b?.log.slice(-20).join('\n')}` } as never);
-    }
-  });
-  afterAll(async () => {
-    await b?.dispose();
-    try {
-      if (gw) await stopAllInstances(gw);
-    } finally {
-      await gw?.stop();
-    }
   });
 
   it('should bring a signed-out lab link back to the lab after sign-in', async () => {

@@ -2,11 +2,11 @@
  * Our JupyterLab plug-ins on an `obs` instance: Sync OBS shows the plan against the limits
  * before copying, copies, and is refused before any copy when a limit would be passed.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process';
-import { launchBrowser, type BrowserSession } from './browser';
-import { stopAllInstances } from './cleanup';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayProcess } from '../utils/gateway-process';
+import type { BrowserSession } from './browser';
 import { ConsolePage } from './models/ConsolePage';
+import { useBrowserSuite } from './suite';
 import type { LabPage } from './models/LabPage';
 
 describe('JupyterLab plug-ins on an OBS instance', () => {
@@ -15,23 +15,9 @@ describe('JupyterLab plug-ins on an OBS instance', () => {
   let lab: LabPage;
   let id = '';
 
-  beforeAll(async () => {
-    gw = await startGatewayProcess({ NBG_RUNTIME: 'local' });
-    b = await launchBrowser(gw.url);
-  });
-  afterEach(async ctx => {
-    if (ctx.task.result?.state === 'fail') {
-      const file = await b?.screenshot(ctx.task.name);
-      ctx.task.result.errors?.push({ message: `screenshot: ${file}\nbrowser log:\n${b?.log.slice(-20).join('\n')}` } as never);
-    }
-  });
-  afterAll(async () => {
-    await b?.dispose();
-    try {
-      if (gw) await stopAllInstances(gw);
-    } finally {
-      await gw?.stop();
-    }
+  const suite = useBrowserSuite();
+  beforeAll(() => {
+    ({ gw, b } = suite);
   });
 
   const put = (path: string, content: string): Promise<Response> =>

@@ -9,7 +9,7 @@ import { mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NotebookInstance } from '../../server/src/api/types';
-import { startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
+import { startGatewayProcess, waitForInstance, type GatewayProcess } from '../utils/gateway-process';
 import { buildProbeWheel, docker, dockerDump, dockerGatewayEnv, dockerUsable, requireImages, runCode, sweep, TEST_PREFIX } from './docker-helpers';
 
 const usable = await dockerUsable();
@@ -30,13 +30,7 @@ describe.skipIf(!usable)('Docker runtime: instance lifecycle', () => {
     await sweep(TEST_PREFIX, volumesDir);
   });
 
-  const get = async (id: string): Promise<NotebookInstance> => (await (await gw.api(`/api/v1/notebooks/${id}`, { token: gw.adminToken })).json()) as NotebookInstance;
-  const until = (id: string, want: string, timeoutMs = 120_000): Promise<NotebookInstance> =>
-    waitFor(async () => {
-      const s = await get(id);
-      if (s.status === 'ERROR' && want !== 'ERROR') throw new Error(`instance failed: ${s.statusReason}`);
-      return s.status === want ? s : undefined;
-    }, want, timeoutMs);
+  const until = (id: string, want: string, timeoutMs = 120_000): Promise<NotebookInstance> => waitForInstance(gw, id, want, timeoutMs);
 
   it('should keep a pip --user package across stop and start, and keep the volume after delete', async () => {
     onTestFailed(async () => console.error(`${await dockerDump()}\n--- gateway ---\n${gw.output().slice(-3000)}`));

@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NotebookInstance } from '../../server/src/api/types';
-import { startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
+import { instanceOf, startGatewayProcess, waitForInstance, type GatewayProcess } from '../utils/gateway-process';
 import { docker, dockerDump, dockerGatewayEnv, dockerUsable, requireImages, runCode, sweep, TEST_PREFIX } from './docker-helpers';
 
 const usable = await dockerUsable();
@@ -30,13 +30,8 @@ describe.skipIf(!usable)('Docker runtime: recovery', () => {
     await sweep(TEST_PREFIX, volumesDir);
   });
 
-  const get = async (id: string): Promise<NotebookInstance> => (await (await gw.api(`/api/v1/notebooks/${id}`, { token: gw.adminToken })).json()) as NotebookInstance;
-  const until = (id: string, want: string, timeoutMs = 120_000): Promise<NotebookInstance> =>
-    waitFor(async () => {
-      const s = await get(id);
-      if (s.status === 'ERROR' && want !== 'ERROR') throw new Error(`instance failed: ${s.statusReason}`);
-      return s.status === want ? s : undefined;
-    }, want, timeoutMs);
+  const get = (id: string): Promise<NotebookInstance> => instanceOf(gw, id);
+  const until = (id: string, want: string, timeoutMs = 120_000): Promise<NotebookInstance> => waitForInstance(gw, id, want, timeoutMs);
   const create = async (name: string): Promise<NotebookInstance> => {
     const res = await gw.api('/api/v1/notebooks', { method: 'POST', token: gw.adminToken, json: { name, image: IMAGE } });
     expect(res.status).toBe(201);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NotebookInstance } from '../../server/src/api/types';
 import type { CustomImage } from '../../server/src/api/images.routes';
-import { startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
+import { instanceOf, startGatewayProcess, waitFor, waitForInstance, type GatewayProcess } from '../utils/gateway-process';
 import { startRegistry, type TestRegistry } from '../utils/registry';
 import { buildProbeWheel, docker, dockerDump, dockerGatewayEnv, dockerUsable, requireImages, runCode, sweep } from './docker-helpers';
 
@@ -44,13 +44,8 @@ describe.skipIf(!usable)('save as image (Docker)', () => {
     await registry?.dispose();
   });
 
-  const get = async (id: string): Promise<NotebookInstance> => (await (await gw.api(`/api/v1/notebooks/${id}`, { token: gw.adminToken })).json()) as NotebookInstance;
-  const until = (id: string, want: string): Promise<NotebookInstance> =>
-    waitFor(async () => {
-      const s = await get(id);
-      if (s.status === 'ERROR' && want !== 'ERROR') throw new Error(`instance failed: ${s.statusReason}`);
-      return s.status === want ? s : undefined;
-    }, want, 120_000);
+  const get = (id: string): Promise<NotebookInstance> => instanceOf(gw, id);
+  const until = (id: string, want: string, timeoutMs = 120_000): Promise<NotebookInstance> => waitForInstance(gw, id, want, timeoutMs);
   async function createRunning(name: string, image = IMAGE): Promise<NotebookInstance> {
     const res = await gw.api('/api/v1/notebooks', { method: 'POST', token: gw.adminToken, json: { name, image } });
     expect(res.status, await res.clone().text()).toBe(201);

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NotebookInstance } from '../../server/src/api/types';
 import { customRepository } from '../../server/src/images/save-image';
-import { startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
+import { instanceOf, startGatewayProcess, waitFor, waitForInstance, type GatewayProcess } from '../utils/gateway-process';
 import { docker, dockerDump, dockerGatewayEnv, dockerUsable, requireImages, runCode, sweep } from './docker-helpers';
 
 const usable = await dockerUsable();
@@ -63,12 +63,8 @@ describe.skipIf(!usable)('reliability: faults on the Docker runtime', () => {
     return customRepository(ownerId, name);
   }
 
-  const get = async (id: string): Promise<NotebookInstance> => (await (await gw.api(`/api/v1/notebooks/${id}`, { token: gw.adminToken })).json()) as NotebookInstance;
-  const until = (id: string, want: string, timeoutMs = 120_000): Promise<NotebookInstance> =>
-    waitFor(async () => {
-      const s = await get(id);
-      return s.status === want ? s : undefined;
-    }, `${id} ${want}`, timeoutMs);
+  const get = (id: string): Promise<NotebookInstance> => instanceOf(gw, id);
+  const until = (id: string, want: string, timeoutMs = 120_000): Promise<NotebookInstance> => waitForInstance(gw, id, want, timeoutMs, { errorIsFinal: false });
   const create = async (name: string, extra: Record<string, unknown> = {}): Promise<string> => {
     const res = await gw.api('/api/v1/notebooks', { method: 'POST', token: gw.adminToken, json: { name, image: IMAGE, ...extra } });
     expect(res.status, await res.clone().text()).toBe(201);

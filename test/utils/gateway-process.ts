@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { apiFetch, type ApiFetch } from '../../server/test/utils/http';
+import type { NotebookInstance } from '../../server/src/api/types';
 import { isAlive, processesMatching } from './processes';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -112,4 +113,24 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise(r => setTimeout(r, everyMs));
   }
+}
+
+/** An instance as the REST API shows it to the admin. */
+export async function instanceOf(gw: GatewayProcess, id: string): Promise<NotebookInstance> {
+  const res = await gw.api(`/api/v1/notebooks/${id}`, { token: gw.adminToken });
+  if (!res.ok) throw new Error(`GET notebook ${id}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as NotebookInstance;
+}
+
+/**
+ * Waits until an instance is in `want`. By default an instance that turns ERROR while another
+ * state is awaited fails at once with its reason; `errorIsFinal: false` keeps waiting (a
+ * fault test that expects ERROR on the way).
+ */
+export function waitForInstance(gw: GatewayProcess, id: string, want: string, timeoutMs = 120_000, { errorIsFinal = true } = {}): Promise<NotebookInstance> {
+  return waitFor(async () => {
+    const s = await instanceOf(gw, id);
+    if (errorIsFinal && s.status === 'ERROR' && want !== 'ERROR') throw new Error(`instance ${id} failed: ${s.statusReason}`);
+    return s.status === want ? s : undefined;
+  }, `${id} ${want}`, timeoutMs);
 }
