@@ -17,9 +17,8 @@ import type { Logger } from '../logger';
 import { openAgentSocket, type AgentLink, type AgentTarget } from './agent-link';
 import { SSH_SESSION_PATH, SSH_SIGNALS, STREAM_STDOUT, type PtySpec, type SessionEvent, type SessionStart } from './agent-protocol';
 import { describeAgentError } from './channel-errors';
+import { corkForTick, forwardChannelToAgent, type Corkable } from './channel-flow';
 
-/** Bytes queued towards the agent above which the client's channel is paused. */
-const HIGH_WATER = 1 << 20;
 /** Most `env` requests one session may make. */
 const MAX_ENV = 256;
 /** How long the agent may take to start the process. */
@@ -142,7 +141,6 @@ function pipe(channel: ServerChannel, link: AgentLink, ctx: ChannelContext): voi
   const ws = link.ws;
   let exit: SessionEvent | null = null;
   let wsPaused = false;
-  let channelPaused = false;
 
   const resumeWs = (): void => {
     if (wsPaused) {
@@ -173,24 +171,7 @@ function pipe(channel: ServerChannel, link: AgentLink, ctx: ChannelContext): voi
   });
 
   // SSH packets decrypted from one socket read leave for the agent in one writev.
-  const wsSocket = (ws as unknown as { _socket?: Corkable })._socket;
-  channel.on('data', (chunk: Buffer) => {
-    ctx.onActivity();
-    corkForTick(wsSocket);
-    ws.send(chunk, { binary: true }, () => {
-      if (channelPaused && ws.bufferedAmount < HIGH_WATER / 2) {
-        channelPaused = false;
-        channel.resume();
-      }
-    });
-    if (!channelPaused && ws.bufferedAmount > HIGH_WATER) {
-      channelPaused = true;
-      channel.pause();
-    }
-  });
-  channel.on('end', () => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ t: 'eof' }));
-  });
+  forwardChannelToAgent(channel, ws, ctx.onActivity, (ws as unknown as { _socket?: Corkable })._socket);
   // Held while the process started (see `start`); a 'data' listener alone does not undo pause().
   channel.resume();
   const closeWs = (): void => {
@@ -228,27 +209,5 @@ function flushed(stream: NodeJS.WritableStream & { writableLength?: number }, ch
       channel.removeListener('close', resolve);
       resolve();
     });
-  });
-}
-
-/** A stream that can hold writes back (net.Socket). */
-export interface Corkable {
-  cork(): void;
-  uncork(): void;
-}
-
-const corkedNow = new WeakSet<Corkable>();
-
-/**
- * Corks a socket until the current tick ends: what is written meanwhile (the frames or
- * packets of one read) leaves in one `writev` instead of a syscall per write.
- */
-export function corkForTick(socket: Corkable | undefined): void {
-  if (!socket || corkedNow.has(socket)) return;
-  corkedNow.add(socket);
-  socket.cork();
-  process.nextTick(() => {
-    corkedNow.delete(socket);
-    socket.uncork();
   });
 }

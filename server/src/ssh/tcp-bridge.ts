@@ -11,10 +11,10 @@ import type { Connection, ServerChannel, TcpipRequestInfo } from 'ssh2';
 import { AgentRefusedError, openAgentSocket, type AgentLink } from './agent-link';
 import { SSH_TCP_PATH, type TcpEvent } from './agent-protocol';
 import { describeAgentError } from './channel-errors';
-import { corkForTick, type ChannelContext } from './session-bridge';
+import { corkForTick, forwardChannelToAgent } from './channel-flow';
+import type { ChannelContext } from './session-bridge';
 import { OPEN_FAILURE, rejectChannel } from './ssh2-extras';
 
-const HIGH_WATER = 1 << 20;
 const CONNECT_TIMEOUT_MS = 15_000;
 
 /** Serves one `direct-tcpip` open request. */
@@ -47,7 +47,6 @@ export async function bridgeTcp(client: Connection, accept: () => ServerChannel,
 function splice(channel: ServerChannel, link: AgentLink, ctx: ChannelContext): void {
   const ws = link.ws;
   let wsPaused = false;
-  let channelPaused = false;
   link.deliver((data, isBinary) => {
     if (!isBinary) {
       // The port's side ended (half-close): end ours. ssh2 closes the channel with it.
@@ -65,22 +64,7 @@ function splice(channel: ServerChannel, link: AgentLink, ctx: ChannelContext): v
       });
     }
   });
-  channel.on('data', (chunk: Buffer) => {
-    ctx.onActivity();
-    ws.send(chunk, { binary: true }, () => {
-      if (channelPaused && ws.bufferedAmount < HIGH_WATER / 2) {
-        channelPaused = false;
-        channel.resume();
-      }
-    });
-    if (!channelPaused && ws.bufferedAmount > HIGH_WATER) {
-      channelPaused = true;
-      channel.pause();
-    }
-  });
-  channel.on('end', () => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ t: 'eof' }));
-  });
+  forwardChannelToAgent(channel, ws, ctx.onActivity);
   const closeWs = (): void => ws.close();
   channel.on('close', closeWs);
   channel.on('error', closeWs);
