@@ -61,6 +61,7 @@ export function createApp(config: Config, log: Logger): App {
         shutdownGraceMs: config.kernelShutdownGraceMs,
         restartLimit: config.kernelRestartLimit,
         restartWindowMs: 60_000,
+        prespawn: config.kernelPrespawn,
         reconnectWindowMs: config.kernelReconnectWindowMs,
         maxBufferedBytes: config.kernelMaxBufferedBytes,
         maxMessageBytes: config.maxWebSocketMessageBytes,
@@ -155,6 +156,8 @@ export function createApp(config: Config, log: Logger): App {
         await rename(`${config.portFile}.tmp`, config.portFile);
       }
       log.info('listening', { host: config.host, port, baseUrl: config.baseUrl });
+      // In the background, once we answer: readiness never waits for a spare kernel.
+      kernels.startSpares();
       return port;
     },
     dispose: () => store.dispose()

@@ -35,6 +35,11 @@ export interface Config {
   readonly kernelShutdownGraceMs: number;
   /** Automatic restarts of a dying kernel allowed per minute before it is declared dead. */
   readonly kernelRestartLimit: number;
+  /**
+   * Kernels of the default kernelspec kept started ahead of time, handed to the next
+   * `POST api/kernels` or new session (0: none). Each costs an idle ipykernel's memory.
+   */
+  readonly kernelPrespawn: number;
   /** How long a kernel client session outlives its WebSocket, buffering output for a reconnect. */
   readonly kernelReconnectWindowMs: number;
   /** Most bytes of kernel output kept for one disconnected client session. */
@@ -78,6 +83,9 @@ const bool = (name: string) => (v: string): boolean => {
   throw new Error(`${name} must be true or false, got "${v}"`);
 };
 
+/** Each spare kernel holds ~50 MB of the instance's memory whether used or not. */
+const MAX_PRESPAWN = 4;
+
 /** Each setting with its flag, env variable and help text. */
 export const FIELDS: ReadonlyArray<Field<keyof Config>> = [
   { key: 'host', flag: '--host', env: 'NBG_KG_HOST', help: 'address to listen on', parse: str },
@@ -98,6 +106,14 @@ export const FIELDS: ReadonlyArray<Field<keyof Config>> = [
   { key: 'kernelStartTimeoutMs', flag: '--kernel-start-timeout-ms', env: 'NBG_KG_KERNEL_START_TIMEOUT_MS', help: 'kernel readiness timeout', parse: int('kernelStartTimeoutMs') },
   { key: 'kernelShutdownGraceMs', flag: '--kernel-shutdown-grace-ms', env: 'NBG_KG_KERNEL_SHUTDOWN_GRACE_MS', help: 'grace before SIGKILL', parse: int('kernelShutdownGraceMs') },
   { key: 'kernelRestartLimit', flag: '--kernel-restart-limit', env: 'NBG_KG_KERNEL_RESTART_LIMIT', help: 'automatic restarts per minute before "dead"', parse: int('kernelRestartLimit') },
+  {
+    key: 'kernelPrespawn', flag: '--kernel-prespawn', env: 'NBG_KG_KERNEL_PRESPAWN', help: 'spare kernels of the default kernelspec kept started (0-4, 0 = none)',
+    parse: v => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > MAX_PRESPAWN) throw new Error(`kernelPrespawn must be an integer from 0 to ${MAX_PRESPAWN}, got "${v}"`);
+      return n;
+    }
+  },
   { key: 'kernelReconnectWindowMs', flag: '--kernel-reconnect-window-ms', env: 'NBG_KG_KERNEL_RECONNECT_WINDOW_MS', help: 'client session kept after its WebSocket drops', parse: int('kernelReconnectWindowMs') },
   { key: 'kernelMaxBufferedBytes', flag: '--kernel-max-buffered-bytes', env: 'NBG_KG_KERNEL_MAX_BUFFERED_BYTES', help: 'output kept per disconnected client', parse: int('kernelMaxBufferedBytes') },
   { key: 'maxWebSocketMessageBytes', flag: '--max-websocket-message-bytes', env: 'NBG_KG_MAX_WEBSOCKET_MESSAGE_BYTES', help: 'largest client WebSocket message', parse: int('maxWebSocketMessageBytes') },
@@ -136,6 +152,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
     kernelStartTimeoutMs: 60_000,
     kernelShutdownGraceMs: 3_000,
     kernelRestartLimit: 5,
+    kernelPrespawn: 1,
     kernelReconnectWindowMs: 30_000,
     kernelMaxBufferedBytes: 32 << 20,
     maxWebSocketMessageBytes: 256 << 20,

@@ -23,7 +23,8 @@ describe('kernels through @jupyterlab/services', () => {
   beforeAll(async () => {
     specDir = await mkdtemp(join(tmpdir(), 'nbkg-specs-'));
     await writeKernelSpec(specDir, 'python3-msg', { interrupt_mode: 'message' });
-    gw = await startGateway({ jupyterPath: [specDir], kernelRestartLimit: 2 });
+    // With a spare, as agents run: JupyterLab's client must not notice which kernels were spares.
+    gw = await startGateway({ jupyterPath: [specDir], kernelRestartLimit: 2, kernelPrespawn: 1 });
     manager = new KernelManager({ serverSettings: gw.settings });
     await manager.ready;
   });

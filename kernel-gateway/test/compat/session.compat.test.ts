@@ -13,7 +13,8 @@ describe('sessions through @jupyterlab/services', () => {
   const kernelStatus = async (id: string) => (await fetch(`${gw.url}api/kernels/${id}`, { headers: auth() })).status;
 
   beforeAll(async () => {
-    gw = await startGateway();
+    // With a spare, as agents run: JupyterLab's client must not notice which kernels were spares.
+    gw = await startGateway({ kernelPrespawn: 1 });
     kernels = new KernelManager({ serverSettings: gw.settings });
     sessions = new SessionManager({ kernelManager: kernels, serverSettings: gw.settings });
     await sessions.ready;

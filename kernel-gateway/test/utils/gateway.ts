@@ -32,6 +32,8 @@ export async function startGateway(overrides: Partial<Config> = {}): Promise<Tes
     runtimeDir,
     token,
     kernelShutdownGraceMs: 1_000,
+    // A spare is one more Python start per gateway on a 2-core CI machine: tests opt in.
+    kernelPrespawn: 0,
     ...overrides
   });
   const logs: string[] = [];

@@ -82,17 +82,12 @@ export interface LaunchOptions {
   env: Record<string, string>;
 }
 
-/** Writes the connection file (0600) and spawns the kernel. */
-export async function launchKernel(opts: LaunchOptions): Promise<ChildProcess> {
-  await mkdir(join(opts.connectionFile, '..'), { recursive: true, mode: 0o700 });
-  await writeFile(opts.connectionFile, JSON.stringify(opts.info), { mode: 0o600 });
-  const argv = opts.spec.spec.argv.map(a =>
-    a.replaceAll('{connection_file}', opts.connectionFile).replaceAll('{resource_dir}', opts.spec.dir)
-  );
+/** The environment a kernel of `spec` is started with, given the request's extra variables. */
+export function launchEnv(spec: KernelSpecEntry, extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
-    ...(opts.spec.spec.env ?? {}),
-    ...opts.env,
+    ...(spec.spec.env ?? {}),
+    ...extra,
     JPY_PARENT_PID: String(process.pid),
     // ipykernel's debugger otherwise prints a frozen-modules warning at every start.
     PYDEVD_DISABLE_FILE_VALIDATION: '1'
@@ -100,9 +95,19 @@ export async function launchKernel(opts: LaunchOptions): Promise<ChildProcess> {
   // Our own secrets are not the kernel's business.
   delete env.NBG_KG_TOKEN;
   delete env.NBG_KG_TOKEN_FILE;
+  return env;
+}
+
+/** Writes the connection file (0600) and spawns the kernel. */
+export async function launchKernel(opts: LaunchOptions): Promise<ChildProcess> {
+  await mkdir(join(opts.connectionFile, '..'), { recursive: true, mode: 0o700 });
+  await writeFile(opts.connectionFile, JSON.stringify(opts.info), { mode: 0o600 });
+  const argv = opts.spec.spec.argv.map(a =>
+    a.replaceAll('{connection_file}', opts.connectionFile).replaceAll('{resource_dir}', opts.spec.dir)
+  );
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd,
-    env,
+    env: launchEnv(opts.spec, opts.env),
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit']
   });

@@ -42,6 +42,11 @@ export interface KernelOptions {
   log: Logger;
   /** Called for every message in or out, for the activity feed. */
   onActivity?: (kernel: Kernel) => void;
+  /**
+   * Told of an exit nobody asked for, once the kernel was ready. Returning true takes the
+   * death over: no automatic restart, the kernel is `dead` (spares are replaced by their pool).
+   */
+  onDied?: (kernel: Kernel) => boolean;
 }
 
 /** A consumer of the kernel's iopub stream (one per WebSocket session). */
@@ -71,12 +76,13 @@ export class Kernel {
   private _control: ChannelSocket | null = null;
   private _ready!: Promise<void>;
   private _isReady = false;
-  private _nudgeIds = new Set<string>();
+  /** Our own shell requests (readiness nudges, kernel_info, silent executes): their iopub status is not the user's. */
+  private _ownIds = new Set<string>();
   private _onReady: (() => void) | null = null;
   private _onReadyFail: ((err: Error) => void) | null = null;
   private _shuttingDown = false;
   private _restarts: number[] = [];
-  private readonly _pendingControl = new Map<string, (content: Record<string, unknown>) => void>();
+  private readonly _pending = new Map<string, (content: Record<string, unknown> | null) => void>();
 
   constructor(private readonly _opts: KernelOptions) {
     this.id = _opts.id ?? randomUUID();
@@ -153,11 +159,38 @@ export class Kernel {
     this._opts.onActivity?.(this);
   }
 
+  /**
+   * Where later (re)starts run. A spare kernel handed out to a request takes the request's
+   * directory and environment, so that a restart comes back as a fresh start would.
+   */
+  relaunchIn(cwd: string, env: Record<string, string>): void {
+    this._opts.cwd = cwd;
+    this._opts.env = env;
+  }
+
+  /**
+   * Asks for `kernel_info` on the gateway's own shell socket.
+   * @returns the reply's content, or null when none came within `timeoutMs` or the process exited.
+   */
+  kernelInfo(timeoutMs: number): Promise<Record<string, unknown> | null> {
+    return this._request(this._shell!, 'kernel_info_request', {}, timeoutMs);
+  }
+
+  /**
+   * Runs code on the gateway's own shell socket, silently: no execution count, no history, no
+   * `execute_input`, and its status messages never reach clients or the execution state.
+   * @returns the `execute_reply` content, or null on timeout or exit.
+   */
+  executeSilently(code: string, timeoutMs: number): Promise<Record<string, unknown> | null> {
+    const content = { code, silent: true, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: false };
+    return this._request(this._shell!, 'execute_request', content, timeoutMs);
+  }
+
   /** Interrupts the running cell, by signal or control message per the kernelspec. */
   async interrupt(): Promise<void> {
     this._log.debug('interrupting', { mode: this.interruptMode });
     if (this.interruptMode === 'message') {
-      await this._controlRequest('interrupt_request', {}, 5_000);
+      await this._request(this._control!, 'interrupt_request', {}, 5_000);
     } else if (this._process) {
       signalKernel(this._process, 'SIGINT');
     }
@@ -249,7 +282,7 @@ export class Kernel {
     let delay = 50;
     while (!this._isReady && this._process === child && !this._shuttingDown) {
       const { msgId, msg } = newMessage('kernel_info_request', {}, this._session);
-      this._nudgeIds.add(msgId);
+      this._ownIds.add(msgId);
       this._shell!.send(toFrames(msg, this._signer));
       await new Promise(r => setTimeout(r, delay));
       delay = Math.min(delay * 2, 1_000);
@@ -267,9 +300,9 @@ export class Kernel {
     if (head.msg_type === 'status') {
       const parent = msg.parentHeader.length > 2 ? (JSON.parse(msg.parentHeader.toString()) as { msg_id?: string }) : {};
       const state = (JSON.parse(msg.content.toString()) as { execution_state?: ExecutionState }).execution_state;
-      // Our own readiness nudges are neither client traffic nor the user's execution state.
-      if (parent.msg_id && this._nudgeIds.has(parent.msg_id)) {
-        if (state === 'idle') this._nudgeIds.delete(parent.msg_id);
+      // Our own requests are neither client traffic nor the user's execution state.
+      if (parent.msg_id && this._ownIds.has(parent.msg_id)) {
+        if (state === 'idle') this._ownIds.delete(parent.msg_id);
         return;
       }
       if (state) this.executionState = state;
@@ -282,26 +315,35 @@ export class Kernel {
   private _onOwnReply(frames: Buffer[]): void {
     const { msg } = fromFrames(frames, this._signer, this.verifyIncoming);
     const parent = JSON.parse(msg.parentHeader.toString()) as { msg_id?: string };
-    const resolve = parent.msg_id ? this._pendingControl.get(parent.msg_id) : undefined;
+    const resolve = parent.msg_id ? this._pending.get(parent.msg_id) : undefined;
     if (resolve) {
-      this._pendingControl.delete(parent.msg_id!);
+      this._pending.delete(parent.msg_id!);
       resolve(JSON.parse(msg.content.toString()) as Record<string, unknown>);
     }
   }
 
-  private _controlRequest(type: string, content: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown> | null> {
+  /** Sends a request of our own; resolves with the reply's content, or null on timeout or exit. */
+  private _request(sock: ChannelSocket, type: string, content: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown> | null> {
     const { msgId, msg } = newMessage(type, content, this._session);
+    if (sock === this._shell) this._ownIds.add(msgId);
     return new Promise(resolve => {
       const timer = setTimeout(() => {
-        this._pendingControl.delete(msgId);
+        this._pending.delete(msgId);
         resolve(null);
       }, timeoutMs);
-      this._pendingControl.set(msgId, c => {
+      this._pending.set(msgId, c => {
         clearTimeout(timer);
         resolve(c);
       });
-      this._control!.send(toFrames(msg, this._signer));
+      sock.send(toFrames(msg, this._signer));
     });
+  }
+
+  /** A process that exited answers nothing more: whoever waits on it hears so now. */
+  private _settlePending(): void {
+    const waiting = [...this._pending.values()];
+    this._pending.clear();
+    for (const resolve of waiting) resolve(null);
   }
 
   /** Asks the process to exit, waits the grace period, then kills its process group. */
@@ -310,7 +352,7 @@ export class Kernel {
     this._process = null;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
-    void this._controlRequest('shutdown_request', { restart }, this._opts.shutdownGraceMs);
+    void this._request(this._control!, 'shutdown_request', { restart }, this._opts.shutdownGraceMs);
     const timer = setTimeout(() => signalKernel(child, 'SIGKILL'), this._opts.shutdownGraceMs);
     await exited;
     clearTimeout(timer);
@@ -321,6 +363,7 @@ export class Kernel {
   private _onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this._process !== child || this._shuttingDown) return;
     this._process = null;
+    this._settlePending();
     if (!this._isReady) {
       // It never came up: report to whoever is starting it instead of looping.
       this._log.error('kernel exited before it was ready', { code, signal });
@@ -329,6 +372,10 @@ export class Kernel {
       return;
     }
     this._log.warn('kernel died', { code, signal });
+    if (this._opts.onDied?.(this)) {
+      this._setState('dead', true);
+      return;
+    }
     const now = Date.now();
     this._restarts = this._restarts.filter(t => now - t < this._opts.restartWindowMs);
     if (this._restarts.length >= this._opts.restartLimit) {

@@ -7,11 +7,14 @@ import { mkdir, stat } from 'node:fs/promises';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../logger';
 import { JupyterError, notFound } from '../../errors';
-import type { KernelSpecManager } from '../kernelspecs/manager';
+import type { KernelSpecEntry, KernelSpecManager } from '../kernelspecs/manager';
 import type { IDisposable } from '../../../../server/src/lifecycle';
 import type { IActivitySource } from '../../platform/activity/tracker';
 import { Kernel, type ExecutionState } from './kernel';
 import { KernelClient, type KernelClientOptions } from './kernel-client';
+import { launchEnv } from './kernel-process';
+import { SpareKernels, type Spare } from './spare-kernels';
+import { handOut, startOnlyVariable } from './spare-handout';
 
 /** The REST model of a kernel (jupyter_server api.yaml `Kernel`). */
 export interface KernelModel {
@@ -29,6 +32,8 @@ export interface KernelManagerOptions extends KernelClientOptions {
   shutdownGraceMs: number;
   restartLimit: number;
   restartWindowMs: number;
+  /** Spare kernels of the default kernelspec kept started for the next request (0: none). */
+  prespawn: number;
   /** Resolves an API path (relative to the root) to a directory for the kernel's cwd. */
   resolveCwd: (path: string) => Promise<string>;
   onActivity?: () => void;
@@ -50,12 +55,36 @@ export class KernelManager implements IActivitySource, IDisposable {
   private readonly _kernels = new Map<string, Kernel>();
   private readonly _clients = new Map<string, KernelClient>();
   private readonly _starting = new Set<Promise<unknown>>();
+  private readonly _spares: SpareKernels;
+  private _disposed = false;
 
   constructor(
     private readonly _specs: KernelSpecManager,
     private readonly _opts: KernelManagerOptions,
     private readonly _log: Logger
-  ) {}
+  ) {
+    this._spares = new SpareKernels({
+      count: _opts.prespawn,
+      spec: async () => {
+        const name = await _specs.defaultName();
+        return name ? _specs.get(name) : undefined;
+      },
+      create: async (spec, onDied) => this._newKernel(spec, await _opts.resolveCwd(''), {}, onDied),
+      busy: () => this.busy(),
+      startTimeoutMs: _opts.startTimeoutMs,
+      log: _log.child({ spare: true })
+    });
+  }
+
+  /** Starts keeping spare kernels, in the background (after the server listens). */
+  startSpares(): void {
+    this._spares.start();
+  }
+
+  /** Spare kernels ready to be handed out (not part of the API: tests and diagnostics). */
+  get readySpares(): number {
+    return this._spares.readyCount;
+  }
 
   get size(): number {
     return this._kernels.size;
@@ -117,9 +146,56 @@ export class KernelManager implements IActivitySource, IDisposable {
       const names = [...(await this._specs.all()).keys()];
       throw new JupyterError(404, `No such kernel named ${specName ?? '(default)'}; available: ${names.join(', ') || 'none'}`);
     }
-    await mkdir(this._opts.runtimeDir, { recursive: true, mode: 0o700 });
     const cwd = await this._opts.resolveCwd(path ?? '');
-    const kernel = new Kernel({
+    const spare = await this._tracked(this._fromSpare(spec, cwd, env));
+    if (spare) return modelOf(spare);
+    if (this._disposed) throw new JupyterError(503, 'The kernel gateway is shutting down');
+    const kernel = await this._newKernel(spec, cwd, env);
+    this._kernels.set(kernel.id, kernel);
+    try {
+      await this._tracked(kernel.start());
+    } catch (err) {
+      this._kernels.delete(kernel.id);
+      await kernel.shutdown().catch(() => undefined);
+      throw new JupyterError(500, `Kernel ${spec.name} failed to start: ${(err as Error).message}`);
+    }
+    // Spares that gave up after failures get another chance once the default spec works again.
+    void kernel.ready.then(() => this._spares.revive(), () => undefined);
+    return modelOf(kernel);
+  }
+
+  /**
+   * The request's kernel made from a spare, or null when there is none ready (or about to be),
+   * the request needs a new process, or the spare could not be handed out.
+   */
+  private async _fromSpare(spec: KernelSpecEntry, cwd: string, env: Record<string, string>): Promise<Kernel | null> {
+    const variable = startOnlyVariable(env, launchEnv(spec, {}));
+    if (variable) {
+      this._log.debug('not using a spare kernel: a variable only a new process takes on', { variable });
+      return null;
+    }
+    const spare: Spare | null = await this._spares.take(spec);
+    if (!spare) return null;
+    const kernel = spare.kernel;
+    const why = await handOut(spare, { cwd, env }, Math.min(HAND_OUT_TIMEOUT_MS, this._opts.startTimeoutMs));
+    if (why !== null) {
+      this._spares.discard(spare, why);
+      this._log.info('spare kernel not usable; starting a fresh one', { kernel: kernel.id.slice(0, 8), reason: why });
+      return null;
+    }
+    kernel.relaunchIn(cwd, env);
+    this._spares.handedOut(spare);
+    this._kernels.set(kernel.id, kernel);
+    kernel.touch();
+    this._log.info('kernel started from a spare', { kernel: kernel.id.slice(0, 8), name: spec.name });
+    return kernel;
+  }
+
+  /** A kernel of `spec`, not started; its activity counts only while it is in the API's list. */
+  private async _newKernel(spec: KernelSpecEntry, cwd: string, env: Record<string, string>, onDied?: (k: Kernel) => boolean): Promise<Kernel> {
+    await mkdir(this._opts.runtimeDir, { recursive: true, mode: 0o700 });
+    const onActivity = this._opts.onActivity;
+    return new Kernel({
       id: randomUUID(),
       spec,
       cwd,
@@ -131,21 +207,23 @@ export class KernelManager implements IActivitySource, IDisposable {
       restartLimit: this._opts.restartLimit,
       restartWindowMs: this._opts.restartWindowMs,
       log: this._log,
-      onActivity: this._opts.onActivity ? () => this._opts.onActivity!() : undefined
+      onActivity: onActivity
+        ? k => {
+          if (this._kernels.get(k.id) === k) onActivity();
+        }
+        : undefined,
+      onDied
     });
-    this._kernels.set(kernel.id, kernel);
-    const starting = kernel.start();
-    this._starting.add(starting);
+  }
+
+  /** Runs part of a start so that `dispose()` waits for it. */
+  private async _tracked<T>(p: Promise<T>): Promise<T> {
+    this._starting.add(p);
     try {
-      await starting;
-    } catch (err) {
-      this._kernels.delete(kernel.id);
-      await kernel.shutdown().catch(() => undefined);
-      throw new JupyterError(500, `Kernel ${spec.name} failed to start: ${(err as Error).message}`);
+      return await p;
     } finally {
-      this._starting.delete(starting);
+      this._starting.delete(p);
     }
-    return modelOf(kernel);
   }
 
   async interrupt(id: string): Promise<void> {
@@ -215,12 +293,19 @@ export class KernelManager implements IActivitySource, IDisposable {
     kernel.touch();
   }
 
-  /** Shuts down every kernel. */
+  /** Shuts down every kernel, spares included. Idempotent. */
   async dispose(): Promise<void> {
+    this._disposed = true;
+    await this._spares.dispose();
     await Promise.allSettled([...this._starting]);
+    // Spares that hand-outs under way gave back.
+    await this._spares.stopped();
     await Promise.allSettled([...this._kernels.keys()].map(id => this._shutdown(id)));
   }
 }
+
+/** A hand-out runs a few lines of Python: anything slower means the spare is in trouble. */
+const HAND_OUT_TIMEOUT_MS = 5_000;
 
 function modelOf(k: Kernel): KernelModel {
   return {
