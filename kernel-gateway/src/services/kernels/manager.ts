@@ -169,7 +169,10 @@ export class KernelManager implements IActivitySource, IDisposable {
    * the request needs a new process, or the spare could not be handed out.
    */
   private async _fromSpare(spec: KernelSpecEntry, cwd: string, env: Record<string, string>): Promise<Kernel | null> {
-    const variable = startOnlyVariable(env, launchEnv(spec, {}));
+    // Exactly what a fresh start's environment would differ by (our own variables win over the request's there too).
+    const launched = launchEnv(spec, {});
+    const changes = Object.fromEntries(Object.entries(launchEnv(spec, env)).filter(([k, v]) => launched[k] !== v));
+    const variable = startOnlyVariable(changes, launched);
     if (variable) {
       this._log.debug('not using a spare kernel: a variable only a new process takes on', { variable });
       return null;
@@ -177,7 +180,7 @@ export class KernelManager implements IActivitySource, IDisposable {
     const spare: Spare | null = await this._spares.take(spec);
     if (!spare) return null;
     const kernel = spare.kernel;
-    const why = await handOut(spare, { cwd, env }, Math.min(HAND_OUT_TIMEOUT_MS, this._opts.startTimeoutMs));
+    const why = await handOut(spare, { cwd, env: changes }, Math.min(HAND_OUT_TIMEOUT_MS, this._opts.startTimeoutMs));
     if (why !== null) {
       this._spares.discard(spare, why);
       this._log.info('spare kernel not usable; starting a fresh one', { kernel: kernel.id.slice(0, 8), reason: why });
