@@ -57,7 +57,7 @@ interface Entry extends Spare {
   settle: (ready: boolean) => void;
 }
 
-export const REFILL_DELAY_MS = 3_000;
+const REFILL_DELAY_MS = 3_000;
 const MAX_FAILURES = 5;
 const FAILURE_WINDOW_MS = 10 * 60_000;
 const FIRST_BACKOFF_MS = 1_000;
@@ -91,12 +91,6 @@ export class SpareKernels implements IDisposable {
   /** Starts keeping spares, in the background. */
   start(): void {
     if (this._o.count > 0) void this._fill();
-  }
-
-  /** Whether `kernel` is still a spare (not handed out): its deaths are the pool's to handle. */
-  owns(kernel: Kernel): boolean {
-    for (const e of this._entries) if (e.kernel === kernel) return true;
-    return false;
   }
 
   /**
