@@ -55,6 +55,10 @@ export interface IopubSink {
   deliver(channel: Channel, msg: RawMessage, msgId: string, msgType: string, cache?: { v1?: Buffer; v1Parts?: Buffer[]; legacy?: string | Buffer }): void;
 }
 
+/** Spacing of readiness nudges once iopub is connected, and how many are sent that fast. */
+const FAST_NUDGE_MS = 20;
+const FAST_NUDGES = 25;
+
 export class Kernel {
   readonly id: string;
   readonly name: string;
@@ -76,6 +80,9 @@ export class Kernel {
   private _control: ChannelSocket | null = null;
   private _ready!: Promise<void>;
   private _isReady = false;
+  /** Nudges still to send at `FAST_NUDGE_MS` since iopub's handshake. */
+  private _fastNudges = 0;
+  private _wakeNudge: (() => void) | null = null;
   /** Our own shell requests (readiness nudges, kernel_info, silent executes): their iopub status is not the user's. */
   private _ownIds = new Set<string>();
   private _onReady: (() => void) | null = null;
@@ -240,7 +247,7 @@ export class Kernel {
 
   private _connectSockets(): void {
     const identity = `nbkg-${this._session}`;
-    this._iopub = ChannelSocket.subscriber(endpoint(this._info, 'iopub'), this._log, f => this._onIopub(f));
+    this._iopub = ChannelSocket.subscriber(endpoint(this._info, 'iopub'), this._log, f => this._onIopub(f), () => this._onIopubHandshake());
     this._shell = ChannelSocket.dealer(endpoint(this._info, 'shell'), identity, this._log, f => this._onOwnReply(f));
     this._control = ChannelSocket.dealer(endpoint(this._info, 'control'), identity, this._log, f => this._onOwnReply(f));
   }
@@ -278,15 +285,38 @@ export class Kernel {
     this._ready.catch(() => undefined);
   }
 
+  /**
+   * Sends `kernel_info_request`s until iopub delivers something. Requests sent before the
+   * kernel is up are queued by ZeroMQ and answered at once when it binds, usually before our
+   * SUB is subscribed, so their iopub status is lost: the nudges that count are the ones
+   * after iopub's handshake, which come every 20 ms (at most 25 of them) instead of waiting
+   * out the back-off (before, a kernel that was up was noticed 150–350 ms late).
+   */
   private async _nudge(child: ChildProcess): Promise<void> {
     let delay = 50;
     while (!this._isReady && this._process === child && !this._shuttingDown) {
       const { msgId, msg } = newMessage('kernel_info_request', {}, this._session);
       this._ownIds.add(msgId);
       this._shell!.send(toFrames(msg, this._signer));
-      await new Promise(r => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 1_000);
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(done, this._fastNudges > 0 ? FAST_NUDGE_MS : delay);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this._wakeNudge = done;
+      });
+      this._wakeNudge = null;
+      if (this._fastNudges > 0) this._fastNudges--;
+      else delay = Math.min(delay * 2, 1_000);
     }
+  }
+
+  private _onIopubHandshake(): void {
+    if (this._isReady) return;
+    this._fastNudges = FAST_NUDGES;
+    // The subscription goes out right after the handshake; give it a moment before nudging.
+    setTimeout(() => this._wakeNudge?.(), 5).unref();
   }
 
   private _onIopub(frames: Buffer[]): void {

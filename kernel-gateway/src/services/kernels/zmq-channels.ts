@@ -8,6 +8,14 @@ import type { Logger } from '../../logger';
 
 type Receiver = (frames: Buffer[]) => void;
 
+/**
+ * We connect before the kernel has bound its sockets (it is still importing), so ZeroMQ
+ * retries: every 10 ms instead of its default 100 ms, and without its exponential back-off
+ * (with one, the retries thin out exactly while the kernel is starting: 10, 30, 70, 150,
+ * 310, 630 ms…). A failed connect to a missing IPC file or a closed port costs a syscall.
+ */
+const RECONNECT = { reconnectInterval: 10 } as const;
+
 /** A connected socket with a send queue and a receive loop. */
 export class ChannelSocket {
   private readonly _queue: Buffer[][] = [];
@@ -24,14 +32,19 @@ export class ChannelSocket {
 
   /** A DEALER for shell, control or stdin; `identity` routes replies and input requests to us. */
   static dealer(url: string, identity: string, log: Logger, onMessage: Receiver | null): ChannelSocket {
-    const sock = new Dealer({ routingId: identity, linger: 0 });
+    const sock = new Dealer({ routingId: identity, linger: 0, ...RECONNECT });
     sock.connect(url);
     return new ChannelSocket(sock, log, onMessage);
   }
 
-  /** A SUB for iopub, subscribed to everything. */
-  static subscriber(url: string, log: Logger, onMessage: Receiver): ChannelSocket {
-    const sock = new Subscriber({ linger: 0 });
+  /**
+   * A SUB for iopub, subscribed to everything. `onHandshake` is called each time the
+   * connection to the kernel's PUB is made (at start and after a restart on the same port):
+   * from then on the subscription is on its way, so a nudge soon after is seen.
+   */
+  static subscriber(url: string, log: Logger, onMessage: Receiver, onHandshake?: () => void): ChannelSocket {
+    const sock = new Subscriber({ linger: 0, ...RECONNECT });
+    if (onHandshake) sock.events.on('handshake', () => onHandshake());
     sock.connect(url);
     sock.subscribe();
     return new ChannelSocket(sock, log, onMessage);
