@@ -107,7 +107,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       volumeRetentionDays: config.volumeRetentionDays,
       replicaId: `${hostname()}:${config.dataDir}`,
       log: log.child({ svc: 'instances' }),
-      access
+      access,
+      kernelPrespawn: config.kernelPrespawn
     });
     store.add(instances);
     const metrics: IMetrics = config.metricsPort >= 0 ? new PrometheusMetrics(db) : new NoopMetrics();

@@ -28,6 +28,12 @@ export interface Config {
   readonly runtime: RuntimeChoice;
   /** Instances per user, counting every state except deleted (SPEC §1). */
   readonly instanceQuota: number;
+  /**
+   * Spare kernels each instance keeps started, so a new notebook's first cell does not wait
+   * for Python to start (0–4; each costs ~55–70 MiB of the instance's memory). null: the
+   * agent's default (1), which an image can change with `ENV NBG_KG_KERNEL_PRESPAWN`.
+   */
+  readonly kernelPrespawn: number | null;
   /** Longest a start may take before the instance goes to ERROR. */
   readonly startTimeoutMs: number;
   /** Grace for an agent to stop before it is killed. */
@@ -188,6 +194,11 @@ const int = (name: string, min = 0) => (v: string): number => {
   if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${v}"`);
   return n;
 };
+const intIn = (name: string, min: number, max: number) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
+  return n;
+};
 const num = (name: string, min = 0) => (v: string): number => {
   const n = Number(v);
   if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, got "${v}"`);
@@ -225,6 +236,10 @@ export const FIELDS: readonly Field[] = [
   { key: 'databaseUrl', flag: '--database-url', env: 'NBG_DATABASE_URL', help: 'sqlite:<file> or postgres://…', secret: false, parse: str },
   { key: 'runtime', flag: '--runtime', env: 'NBG_RUNTIME', help: 'auto, local or docker', parse: oneOf('runtime', ['auto', 'local', 'docker'] as const) },
   { key: 'instanceQuota', flag: '--instance-quota', env: 'NBG_INSTANCE_QUOTA', help: 'instances per user', parse: int('instanceQuota', 1) },
+  {
+    key: 'kernelPrespawn', flag: '--kernel-prespawn', env: 'NBG_KERNEL_PRESPAWN', help: 'spare kernels per instance, 0–4 (empty: the image decides, default 1)',
+    parse: (v: string): number | null => (v === '' ? null : intIn('kernelPrespawn', 0, 4)(v))
+  },
   { key: 'startTimeoutMs', flag: '--start-timeout-ms', env: 'NBG_START_TIMEOUT_MS', help: 'longest start', parse: int('startTimeoutMs', 1) },
   { key: 'stopTimeoutMs', flag: '--stop-timeout-ms', env: 'NBG_STOP_TIMEOUT_MS', help: 'grace before kill on stop', parse: int('stopTimeoutMs', 1) },
   { key: 'pollIntervalMs', flag: '--poll-interval-ms', env: 'NBG_POLL_INTERVAL_MS', help: 'liveness check interval', parse: int('pollIntervalMs', 100) },
@@ -308,6 +323,7 @@ export function defaults(installRoot: string): Config {
     databaseUrl: '',
     runtime: 'auto',
     instanceQuota: 10,
+    kernelPrespawn: null,
     startTimeoutMs: 120_000,
     stopTimeoutMs: 15_000,
     pollIntervalMs: 5_000,

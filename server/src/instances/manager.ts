@@ -44,6 +44,11 @@ export interface InstanceManagerOptions {
    * `policy/access-control.ts`. Absent: the built-in roles only.
    */
   access?: { authorize(p: Principal, action: string, resource?: { service: 'notebook'; id: string; ownerId: string }): Promise<void> };
+  /**
+   * Spare kernels each instance's agent keeps started (`--kernel-prespawn`); null leaves it
+   * to the agent (1) or the image (`ENV NBG_KG_KERNEL_PRESPAWN`).
+   */
+  kernelPrespawn?: number | null;
 }
 
 /**
@@ -451,7 +456,7 @@ export class InstanceManager extends EventEmitter {
       storage: { type: rec.storageType, sizeGB: rec.storageSizeGB },
       baseUrl: instanceBaseUrl(rec.id),
       agentToken: rec.agentToken,
-      env: {}
+      env: this._o.kernelPrespawn == null ? {} : { NBG_KG_KERNEL_PRESPAWN: String(this._o.kernelPrespawn) }
     };
   }
 

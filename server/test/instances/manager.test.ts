@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeDriver } from '../../src/drivers/fake/fake-driver';
 import type { NotebookInstance } from '../../src/api/types';
-import { startTestApp, waitFor, type TestApp } from '../utils/app';
+import { loadConfig } from '../../src/config';
+import { INSTALL_ROOT, startTestApp, waitFor, type TestApp } from '../utils/app';
 
 const IMAGE = 'python3.11-cpu-debian12';
 
@@ -26,6 +27,29 @@ describe('InstanceManager (through the REST API, fake runtime)', () => {
       return s.status === want ? s : undefined;
     }, `status ${want}`);
   }
+
+  describe('spare kernels', () => {
+    it('should pass the gateway\'s --kernel-prespawn to the agent, and leave it to the image when unset', async () => {
+      const driver = new FakeDriver();
+      t = await startTestApp({ driver, config: { kernelPrespawn: 0 } });
+      await until(((await (await create('nb1')).json()) as NotebookInstance).id, 'RUNNING');
+      expect(driver.specs[0]!.env).toMatchObject({ NBG_KG_KERNEL_PRESPAWN: '0' });
+      await t.dispose();
+      const unset = new FakeDriver();
+      t = await startTestApp({ driver: unset });
+      await until(((await (await create('nb2')).json()) as NotebookInstance).id, 'RUNNING');
+      expect(unset.specs[0]!.env).not.toHaveProperty('NBG_KG_KERNEL_PRESPAWN');
+    });
+
+    it('should accept 0 to 4 spare kernels and refuse anything else by name', () => {
+      expect(loadConfig(INSTALL_ROOT, ['--kernel-prespawn', '2'], {}).kernelPrespawn).toBe(2);
+      expect(loadConfig(INSTALL_ROOT, [], { NBG_KERNEL_PRESPAWN: '0' }).kernelPrespawn).toBe(0);
+      expect(loadConfig(INSTALL_ROOT, [], {}).kernelPrespawn).toBeNull();
+      for (const bad of ['5', '-1', '1.5', 'one']) {
+        expect(() => loadConfig(INSTALL_ROOT, ['--kernel-prespawn', bad], {})).toThrow(`kernelPrespawn must be an integer from 0 to 4, got "${bad}"`);
+      }
+    });
+  });
 
   describe('#create()', () => {
     it('should create, start, stop and delete an instance', async () => {

@@ -32,6 +32,8 @@ export class FakeDriver implements IRuntimeDriver {
   /** Instance ids whose storage exists. */
   readonly storage = new Set<string>();
   readonly calls: string[] = [];
+  /** What each start was given, in order. */
+  readonly specs: InstanceSpec[] = [];
   private _generation = 0;
   private readonly _listeners = new Set<(id: string) => void>();
 
@@ -55,6 +57,7 @@ export class FakeDriver implements IRuntimeDriver {
 
   async start(spec: InstanceSpec, _previous: DriverState | null, opts: StartOptions): Promise<StartResult> {
     this.calls.push(`start:${spec.id}`);
+    this.specs.push(spec);
     opts.onProgress?.({ progress: 50, step: 'container', message: 'fake container' });
     if (this._o.never) {
       await new Promise((_, reject) => opts.signal.addEventListener('abort', () => reject(opts.signal.reason)));
