@@ -71,8 +71,12 @@ describe('nbg CLI', () => {
     expect(started.stdout).toMatch(/cli1 \(\w+\)\s+RUNNING/);
     expect((await json<{ status: string }>(['stop', inst.id])).status).toBe('STOPPED');
 
-    const logs = await json<{ events: { action: string; result: string }[] }>(['logs', 'cli1']);
+    const logs = await json<{ events: { action: string; result: string }[] }>(['logs', 'cli1', '--events']);
     expect(logs.events.map(e => e.action)).toEqual(expect.arrayContaining(['createNotebook', 'startNotebook', 'stopNotebook']));
+    // The agent's own output, from both starts, newest last.
+    const output = await json<{ output: string }>(['logs', 'cli1', '--tail', '500']);
+    expect(output.output.match(/"listening"|listening/g)?.length).toBeGreaterThanOrEqual(2);
+    expect((await nbg(['logs', 'cli1', '--tail', '0'])).stderr).toMatch(/tail/);
 
     const refused = await nbg(['delete', 'cli1']);
     expect(refused.code).toBe(2);

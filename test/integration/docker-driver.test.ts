@@ -96,8 +96,11 @@ describe.skipIf(!usable)('DockerDriver', () => {
       expect(Number(size)).toBeLessThanOrEqual(80);
       expect(df.split('\n')[1]).toBe('ma-user 755');
 
+      // What the agent wrote, from the container's log (GET /notebooks/{id}/logs).
+      expect(await driver.output(state, spec, 50)).toMatch(/listening/);
       await driver.stop(state, { now: true });
       await driver.remove(state, spec);
+      expect(await driver.output(state, spec, 50)).toBe('');
       expect(await driver.volumePaths(spec.id)).toBeTruthy();
       await driver.purgeStorage(spec);
     }, 120_000);

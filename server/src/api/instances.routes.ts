@@ -12,6 +12,11 @@ import { parsePaging } from './paging';
 import { principalOf, type ApiContext } from './context';
 import { audited, notebookRef, notebookResource } from './audited';
 import { validateLeaseSettings, type LeaseSettings } from '../leases';
+import { Errors } from '../errors';
+
+/** Lines of an instance's output `GET …/logs` answers by default, and at most. */
+const DEFAULT_LOG_TAIL = 200;
+const MAX_LOG_TAIL = 10_000;
 
 /** `autoStop` of a create or update body; the configured default IDLE for creates without one. */
 function autoStopOf(ctx: ApiContext, raw: unknown, creating: boolean): LeaseSettings | undefined {
@@ -116,6 +121,16 @@ export function registerInstanceRoutes(app: FastifyInstance, ctx: ApiContext): v
     const rec = await audited(ctx, req, p, 'stopNotebook', await notebookRef(ctx, p, id), () => ctx.instances.stopInstance(p, id));
     reply.code(202);
     return toWire(rec);
+  });
+
+  app.get('/api/v1/notebooks/:id/logs', async (req, reply) => {
+    const p = await principalOf(ctx, req);
+    const raw = (req.query as { tail?: unknown }).tail;
+    const tail = raw === undefined ? DEFAULT_LOG_TAIL : Number(raw);
+    if (!Number.isInteger(tail) || tail < 1 || tail > MAX_LOG_TAIL) throw Errors.VALIDATION(`tail must be a whole number of lines from 1 to ${MAX_LOG_TAIL}, got "${String(raw)}"`);
+    const text = await ctx.instances.output(p, (req.params as { id: string }).id, tail);
+    reply.header('Content-Type', 'text/plain; charset=utf-8').header('Cache-Control', 'no-store');
+    return text;
   });
 
   app.get('/api/v1/notebooks/:id/progress', async req => {

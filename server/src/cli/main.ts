@@ -21,7 +21,7 @@ const COMMANDS: Record<string, Command> = {
   convert, 'save-image': saveImage, 'custom-images': customImages, sync, storage
 };
 
-const BOOLEANS = new Set(['json', 'yes', 'all', 'no-wait', 'password-stdin', 'help', 'print', 'force', 'replace', 'delete', 'dry-run', 'recursive']);
+const BOOLEANS = new Set(['json', 'yes', 'all', 'no-wait', 'password-stdin', 'help', 'print', 'force', 'replace', 'delete', 'dry-run', 'recursive', 'events']);
 
 export const HELP = `nbg: notebook instances from the command line
 
@@ -34,7 +34,8 @@ export const HELP = `nbg: notebook instances from the command line
   nbg start|stop NAME [--no-wait] [--timeout S]     start or stop and wait for it
   nbg delete NAME --yes                             delete a stopped instance
   nbg open NAME                                     print the JupyterLab URL
-  nbg logs NAME [--limit N]                         what happened to the instance (audit trail, last start)
+  nbg logs NAME [--tail N]                          what its kernel gateway and kernels wrote (last N lines, 100)
+  nbg logs NAME --events [--limit N]                what happened to the instance (audit trail, last start)
   nbg lease NAME [--idle MIN|off] [--timing H|off]  show or set auto-stop;  nbg renew NAME [--timing H]
   nbg images | flavors                              the catalogue
   nbg convert NAME NOTEBOOK [--name F.py] [--force] write NOTEBOOK's .py next to it (never overwrites without --force)

@@ -88,6 +88,12 @@ export interface IRuntimeDriver {
    */
   remove(state: DriverState | null, spec: Pick<InstanceSpec, 'id'>): Promise<void>;
 
+  /**
+   * The last `lines` lines the instance's agent and kernels wrote (stdout and stderr, across
+   * its starts), at most `MAX_OUTPUT_BYTES`; '' when there is none (never started, removed).
+   */
+  output?(state: DriverState | null, spec: Pick<InstanceSpec, 'id'>, lines: number): Promise<string>;
+
   /** Removes an instance's storage (`~/work`) for good. Idempotent. */
   purgeStorage(spec: Pick<InstanceSpec, 'id'>): Promise<void>;
 

@@ -99,6 +99,16 @@ export class InstanceManager extends EventEmitter {
     return this._o.store.list({ ownerId: everyone ? undefined : principal.userId, limit: opts.limit, offset: opts.offset });
   }
 
+  /**
+   * The last `lines` lines its agent and kernels wrote, across starts ('' on a runtime that
+   * keeps none, or before the first start).
+   * @throws INSTANCE_NOT_FOUND
+   */
+  async output(principal: Principal, id: string, lines: number): Promise<string> {
+    const rec = await this._find(principal, id, 'notebook:get');
+    return (await this._o.driver.output?.(rec.driverState, { id: rec.id }, lines)) ?? '';
+  }
+
   /** Recent progress events of the current or last start. */
   progressOf(id: string): readonly ProgressEvent[] {
     return this._progress.get(id) ?? [];

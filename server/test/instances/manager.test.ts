@@ -51,6 +51,30 @@ describe('InstanceManager (through the REST API, fake runtime)', () => {
     });
   });
 
+  describe('GET /notebooks/{id}/logs', () => {
+    it('should answer the instance\'s output as text to its owner, 404 to others, and check tail', async () => {
+      const driver = new FakeDriver();
+      t = await startTestApp({ driver });
+      const bob = await t.user('bob');
+      const id = ((await (await create('nb1', bob.token)).json()) as NotebookInstance).id;
+      await until(id, 'RUNNING');
+      const res = await t.api(`/api/v1/notebooks/${id}/logs?tail=5`, { token: bob.token });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await res.text()).toBe('fake agent: start\n');
+      expect(await (await t.api(`/api/v1/notebooks/${id}/logs`, { token: t.adminToken })).text()).toBe('fake agent: start\n');
+      const eve = await t.user('eve');
+      const other = await t.api(`/api/v1/notebooks/${id}/logs`, { token: eve.token });
+      expect(other.status).toBe(404);
+      expect(((await other.json()) as { code: string }).code).toBe('NB_ERR_INSTANCE_NOT_FOUND');
+      for (const bad of ['0', '10001', 'x', '1.5']) {
+        const r = await t.api(`/api/v1/notebooks/${id}/logs?tail=${bad}`, { token: bob.token });
+        expect(r.status, bad).toBe(400);
+        expect(((await r.json()) as { message: string }).message).toMatch(/tail/);
+      }
+    });
+  });
+
   describe('#create()', () => {
     it('should create, start, stop and delete an instance', async () => {
       const driver = new FakeDriver();

@@ -176,12 +176,22 @@ export const open: Command = async ctx => {
   ctx.out.result(urls, () => urls.url);
 };
 
-/** What happened to an instance: its audit trail and the last start's progress. */
+/**
+ * `nbg logs NAME [--tail N]`: what the instance's kernel gateway and kernels wrote;
+ * `--events [--limit N]`: what happened to it (audit trail, the last start's progress).
+ */
 export const logs: Command = async ctx => {
+  const eventsOnly = ctx.flags.bool('events');
   const limit = ctx.flags.number('limit') ?? 50;
+  const tail = ctx.flags.number('tail') ?? 100;
   ctx.flags.done(1);
   const api = await ctx.client();
   const inst = await resolveInstance(api, target(ctx, 'logs'));
+  if (!eventsOnly) {
+    const output = await api.text(`/api/v1/notebooks/${inst.id}/logs?tail=${tail}`);
+    ctx.out.result({ instance: inst, output }, () => output || `(${inst.name} has no output yet)`);
+    return;
+  }
   const trail = await api.get<Page<{ time: string; action: string; actor: { name: string }; result: string; sourceIp: string | null; details: Record<string, unknown> | null }>>(
     `/api/v1/audit?resourceType=notebook&resourceId=${inst.id}&limit=${Math.min(200, Math.max(1, limit))}`
   );

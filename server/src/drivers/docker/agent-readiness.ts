@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import { SpawnError, type Endpoint, type InstanceSpec } from '../driver';
 import { describeExit } from './container-spec';
 import type { ContainerWatcher } from './docker-events';
+import { demuxDockerLog } from '../output-tail';
 
 /** What `waitForAgent` watches: the agent's endpoint and the container it runs in. */
 export interface WaitForAgentOptions {
@@ -100,13 +101,7 @@ async function agentAnswers(endpoint: Endpoint, spec: Pick<InstanceSpec, 'baseUr
 async function logTail(docker: Docker, containerId: string): Promise<string> {
   try {
     const buf = (await docker.getContainer(containerId).logs({ stdout: true, stderr: true, tail: 8 })) as unknown as Buffer;
-    let out = '';
-    for (let i = 0; i + 8 <= buf.length; ) {
-      const len = buf.readUInt32BE(i + 4);
-      out += buf.subarray(i + 8, i + 8 + len).toString('utf8');
-      i += 8 + len;
-    }
-    return out.trim();
+    return demuxDockerLog(buf).trim();
   } catch {
     return '';
   }

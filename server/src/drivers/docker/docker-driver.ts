@@ -30,6 +30,7 @@ import { checkKernels, stoppedWhileStarting, waitForAgent } from './agent-readin
 import { ContainerWatcher } from './docker-events';
 import { DockerImageOps } from './image-ops';
 import { LoopVolumes } from './loop-volumes';
+import { demuxDockerLog, lastLines, MAX_OUTPUT_BYTES } from '../output-tail';
 import { UserNetworks, statusOf } from './user-networks';
 
 /** Wiring of the Docker driver (from the gateway config, or from tests). */
@@ -237,6 +238,14 @@ export class DockerDriver implements IRuntimeDriver {
 
   async purgeStorage(spec: Pick<InstanceSpec, 'id'>): Promise<void> {
     await this._volumes.purge(spec.id);
+  }
+
+  async output(state: DriverState | null, spec: Pick<InstanceSpec, 'id'>, lines: number): Promise<string> {
+    const info = (await this._inspect(this.containerName(spec.id))) ?? (isDockerState(state) ? await this._inspect(state.containerId) : null);
+    if (!info) return '';
+    const buf = (await this._o.docker.getContainer(info.Id).logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
+    const text = demuxDockerLog(buf);
+    return text.length > MAX_OUTPUT_BYTES ? lastLines(text.slice(-MAX_OUTPUT_BYTES), lines) : text;
   }
 
   async abandon(spec: Pick<InstanceSpec, 'id'>): Promise<void> {

@@ -90,6 +90,12 @@ export class FakeDriver implements IRuntimeDriver {
     if (state) this.running.delete(spec.id);
   }
 
+  /** One line per start and stop of the instance, as an agent would log them. */
+  async output(_state: DriverState | null, spec: Pick<InstanceSpec, 'id'>, lines: number): Promise<string> {
+    const mine = this.calls.filter(c => c.endsWith(`:${spec.id}`)).map(c => `fake agent: ${c.split(':')[0]}\n`);
+    return mine.slice(-lines).join('');
+  }
+
   async purgeStorage(spec: Pick<InstanceSpec, 'id'>): Promise<void> {
     this.calls.push(`purge:${spec.id}`);
     this.storage.delete(spec.id);

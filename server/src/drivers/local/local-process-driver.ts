@@ -23,6 +23,7 @@ import {
   SpawnError, type DriverState, type Endpoint, type IRuntimeDriver, type InstanceSpec, type RuntimeStatus, type StartOptions, type StartResult
 } from '../driver';
 import { isAlive, processesWithArg, readStat } from './process-info';
+import { tailFile } from '../output-tail';
 
 export interface LocalProcessDriverOptions {
   /** Instance directories live under `<dataDir>/instances/<id>/`. */
@@ -157,6 +158,11 @@ export class LocalProcessDriver implements IRuntimeDriver {
 
   async purgeStorage(spec: Pick<InstanceSpec, 'id'>): Promise<void> {
     await rm(this.paths(spec.id).dir, { recursive: true, force: true });
+  }
+
+  /** The agent's log file, which its kernels and terminals' children inherit. */
+  async output(_state: DriverState | null, spec: Pick<InstanceSpec, 'id'>, lines: number): Promise<string> {
+    return tailFile(this.paths(spec.id).log, lines);
   }
 
   watch(listener: (id: string) => void): () => void {
