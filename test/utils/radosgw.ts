@@ -29,6 +29,8 @@ export interface S3User {
 export interface RadosGateway {
   /** `http://127.0.0.1:<port>` */
   endpoint: string;
+  /** `http://<alsoListenOn>:<port>` when that option was given, else null. */
+  extraEndpoint: string | null;
   region: string;
   dir: string;
   /** A user with full rights over its own buckets and the right to assume roles. */
@@ -59,8 +61,12 @@ export async function radosgwAvailable(): Promise<boolean> {
   }
 }
 
-/** Starts a cluster; throws with the daemon logs when it does not come up in time. */
-export async function startRadosGateway(opts: { timeoutMs?: number } = {}): Promise<RadosGateway> {
+/**
+ * Starts a cluster; throws with the daemon logs when it does not come up in time.
+ * @param opts.alsoListenOn - a second IPv4 address radosgw listens on besides loopback (same
+ *   port), e.g. the host side of a Docker bridge so containers reach it; keep it private.
+ */
+export async function startRadosGateway(opts: { timeoutMs?: number; alsoListenOn?: string } = {}): Promise<RadosGateway> {
   const timeoutMs = opts.timeoutMs ?? 90_000;
   const deadline = Date.now() + timeoutMs;
   const dir = await mkdtemp(join(tmpdir(), 'nbtest-s3-rgw-'));
@@ -87,7 +93,7 @@ export async function startRadosGateway(opts: { timeoutMs?: number } = {}): Prom
   try {
     await Promise.all(['mon', 'osd', 'run', 'log'].map(d => mkdir(join(dir, d), { recursive: true })));
     const fsid = randomUUID();
-    await writeFile(conf, cephConf({ dir, fsid, monPort, rgwPort }));
+    await writeFile(conf, cephConf({ dir, fsid, monPort, rgwPort, alsoListenOn: opts.alsoListenOn }));
     const ceph = async (bin: string, args: string[], ms = 30_000): Promise<string> => {
       const { stdout } = await execFileP(bin, ['-c', conf, ...args], { timeout: Math.max(1_000, Math.min(ms, deadline - Date.now())) });
       return stdout;
@@ -116,8 +122,14 @@ export async function startRadosGateway(opts: { timeoutMs?: number } = {}): Prom
       return user;
     };
     const admin = await createUser('nbtest-admin', 'roles=*');
+    const extraEndpoint = opts.alsoListenOn ? `http://${opts.alsoListenOn}:${rgwPort}` : null;
+    if (extraEndpoint) {
+      const ok = await fetch(extraEndpoint, { signal: AbortSignal.timeout(2_000) }).then(r => r.status < 500, () => false);
+      if (!ok) throw new Error(`radosgw does not answer on ${extraEndpoint}`);
+    }
     return {
       endpoint,
+      extraEndpoint,
       region: 'us-east-1',
       dir,
       admin,
@@ -140,7 +152,9 @@ export async function startRadosGateway(opts: { timeoutMs?: number } = {}): Prom
   }
 }
 
-function cephConf(o: { dir: string; fsid: string; monPort: number; rgwPort: number }): string {
+function cephConf(o: { dir: string; fsid: string; monPort: number; rgwPort: number; alsoListenOn?: string | undefined }): string {
+  // beast takes `endpoint=` more than once.
+  const endpoints = ['127.0.0.1', ...(o.alsoListenOn ? [o.alsoListenOn] : [])].map(a => `endpoint=${a}:${o.rgwPort}`).join(' ');
   return `[global]
 fsid = ${o.fsid}
 mon host = v2:127.0.0.1:${o.monPort}
@@ -174,7 +188,7 @@ log file = ${o.dir}/log/$name.log
 pid file = ${o.dir}/run/$name.pid
 keyring = /dev/null
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:${o.rgwPort}
+rgw frontends = beast ${endpoints}
 rgw s3 auth use sts = true
 rgw sts key = ${randomBytes(8).toString('hex')}
 rgw enable usage log = false
