@@ -130,6 +130,8 @@ export interface Config {
   readonly dockerLabels: Readonly<Record<string, string>>;
   /** IPv4 pool the per-user networks take /26 blocks from. */
   readonly dockerNetworkPool: string;
+  /** Reject instances' traffic to the cloud metadata service (169.254.169.254) with a host firewall rule. */
+  readonly dockerBlockCloudMetadata: boolean;
   /** Where `~/work` volume files live; empty = `<dataDir>/volumes`. */
   readonly volumesDir: string;
   /** MiB per GB of requested storage (1024); a smaller unit makes test volumes small. */
@@ -268,6 +270,7 @@ export const FIELDS: readonly Field[] = [
   { key: 'dockerPrefix', flag: '--docker-prefix', env: 'NBG_DOCKER_PREFIX', help: 'name prefix of Docker resources', parse: dockerPrefix },
   { key: 'dockerLabels', flag: '--docker-labels', env: 'NBG_DOCKER_LABELS', help: 'extra labels k=v,k=v on Docker resources', parse: labels },
   { key: 'dockerNetworkPool', flag: '--docker-network-pool', env: 'NBG_DOCKER_NETWORK_POOL', help: 'IPv4 CIDR for per-user networks', parse: str },
+  { key: 'dockerBlockCloudMetadata', flag: '--docker-block-cloud-metadata', env: 'NBG_DOCKER_BLOCK_CLOUD_METADATA', help: 'keep instances from 169.254.169.254 with an iptables rule (true/false)', parse: bool('dockerBlockCloudMetadata') },
   { key: 'volumesDir', flag: '--volumes-dir', env: 'NBG_VOLUMES_DIR', help: 'where ~/work volume files live', parse: str },
   { key: 'storageUnitMiB', flag: '--storage-unit-mib', env: 'NBG_STORAGE_UNIT_MIB', help: 'MiB per GB of storage (tests shrink it)', parse: int('storageUnitMiB', 1) },
   { key: 'pidsLimit', flag: '--pids-limit', env: 'NBG_PIDS_LIMIT', help: 'processes per instance', parse: int('pidsLimit', 64) },
@@ -372,6 +375,7 @@ export function defaults(installRoot: string): Config {
     dockerPrefix: 'nbg-',
     dockerLabels: {},
     dockerNetworkPool: '10.213.0.0/16',
+    dockerBlockCloudMetadata: true,
     volumesDir: '',
     storageUnitMiB: 1024,
     pidsLimit: 4096,

@@ -78,6 +78,7 @@ export async function testDockerDriver(overrides: Partial<DockerDriverOptions> =
     pidsLimit: 1024,
     networkPool: '10.213.0.0/16',
     networkBlockBits: 26,
+    blockCloudMetadata: true,
     agentDir: join(ROOT, 'kernel-gateway', 'dist'),
     nodeBinary: process.execPath,
     stopTimeoutMs: 3_000,

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NotebookInstance } from '../../server/src/api/types';
 import { startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
+import { execFileSync } from 'node:child_process';
+import { metadataRule } from '../../server/src/drivers/docker/metadata-block';
 import { containerIp, dockerDump, dockerGatewayEnv, dockerUsable, requireImages, runCode, sweep, TEST_PREFIX, TEST_UNIT_MIB } from './docker-helpers';
 
 const usable = await dockerUsable();
@@ -96,5 +98,9 @@ describe.skipIf(!usable)('Docker runtime: limits and isolation', () => {
     // And the other way round.
     const ipA1 = await containerIp(TEST_PREFIX, a1.id);
     expect((await runCode(gw.url, bob, b1.id, probe(ipA1))).out).toMatch(/^blocked /);
+    // The cloud metadata service is refused at once by the gateway's DOCKER-USER rule (without
+    // it, the packet would leave through Docker's NAT; here it would time out).
+    expect(execFileSync('iptables', ['-w', '5', '-C', ...metadataRule('10.213.0.0/16')]).length).toBe(0);
+    expect((await runCode(gw.url, alice, a1.id, probe('169.254.169.254').replace('8888', '80'))).out).toBe('blocked ConnectionRefusedError\n');
   }, 240_000);
 });

@@ -30,6 +30,7 @@ import { checkKernels, stoppedWhileStarting, waitForAgent } from './agent-readin
 import { ContainerWatcher } from './docker-events';
 import { DockerImageOps } from './image-ops';
 import { LoopVolumes } from './loop-volumes';
+import { blockCloudMetadata } from './metadata-block';
 import { demuxDockerLog, lastLines, MAX_OUTPUT_BYTES } from '../output-tail';
 import { UserNetworks, statusOf } from './user-networks';
 
@@ -45,6 +46,8 @@ export interface DockerDriverOptions {
   storageUnitMiB: number;
   pidsLimit: number;
   networkPool: string;
+  /** Reject traffic from the network pool to 169.254.169.254 (`metadata-block.ts`). */
+  blockCloudMetadata: boolean;
   networkBlockBits: number;
   /** The built kernel gateway and the Node binary mounted into containers. */
   agentDir: string;
@@ -101,6 +104,7 @@ export class DockerDriver implements IRuntimeDriver {
     this._gpus = await hostDevices('gpu');
     this._npus = await hostDevices('ascend');
     await this._watcher.start();
+    if (this._o.blockCloudMetadata) await blockCloudMetadata(this._o.networkPool, this._o.log);
     this._o.log.info({ gpus: this._gpus.length, npus: this._npus.length, nvidiaRuntime: this._nvidiaRuntime, prefix: this._o.prefix }, 'docker runtime ready');
   }
 
@@ -358,6 +362,7 @@ export async function createDockerDriverIfAvailable(config: Config, log: Logger)
     storageUnitMiB: config.storageUnitMiB,
     pidsLimit: config.pidsLimit,
     networkPool: config.dockerNetworkPool,
+    blockCloudMetadata: config.dockerBlockCloudMetadata,
     networkBlockBits: 26,
     agentDir: config.kernelGatewayDir,
     nodeBinary: process.execPath,
