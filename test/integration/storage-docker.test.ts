@@ -23,10 +23,10 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import WebSocket from 'ws';
 import { ContentsManager, ServerConnection, type Contents } from '@jupyterlab/services';
 import type { NotebookInstance } from '../../server/src/api/types';
-import { listAll } from '../../server/src/storage/object-store';
 import { S3ObjectStore } from '../../server/src/storage/s3-object-store';
-import { startGatewayProcess, waitFor, waitForInstance, type GatewayProcess } from '../utils/gateway-process';
+import { startGatewayProcess, waitForInstance, type GatewayProcess } from '../utils/gateway-process';
 import { radosgwAvailable, startRadosGateway, type RadosGateway } from '../utils/radosgw';
+import { keysUnder as keysUnderPrefix, startSync, syncFinished, type SyncJob as Job } from '../utils/sync-api';
 import { docker, dockerDump, dockerGatewayEnv, dockerUsable, requireImages, runCode, sweep } from './docker-helpers';
 
 const IMAGE = 'python3.11-cpu-debian12';
@@ -35,7 +35,6 @@ const BUCKET = 'nbtest-users';
 const MiB = 1024 * 1024;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-interface Job { id: string; state: string; plan: Record<string, number>; progress: Record<string, number>; failures: unknown[]; error: string | null }
 
 /**
  * The host side of Docker's default bridge (`docker0`), when it is an address of this machine:
@@ -76,21 +75,8 @@ describe.skipIf(!usable || !hostIp)('object storage from Docker instances (rados
     return inst.id;
   }
 
-  async function sync(id: string, body: unknown): Promise<Job> {
-    const res = await post(`/api/v1/notebooks/${id}/sync`, body);
-    const job = (await res.json()) as Job & { message?: string };
-    if (res.status !== 202) throw new Error(`sync refused: ${res.status} ${JSON.stringify(job)}`);
-    return waitFor(async () => {
-      const j = (await (await gw.api(`/api/v1/notebooks/${id}/sync/${job.id}`, { token })).json()) as Job;
-      return j.state === 'running' ? null : j;
-    }, `sync ${job.id}`, 120_000, 200);
-  }
-
-  async function keysUnder(prefix: string): Promise<string[]> {
-    const out: string[] = [];
-    for await (const o of listAll(admin, BUCKET, prefix)) out.push(o.key);
-    return out.sort();
-  }
+  const sync = async (id: string, body: unknown): Promise<Job> => syncFinished(gw, id, await startSync(gw, id, body, token), token, 120_000);
+  const keysUnder = (prefix: string): Promise<string[]> => keysUnderPrefix(admin, BUCKET, prefix);
 
   beforeAll(async () => {
     await requireImages(IMAGE);

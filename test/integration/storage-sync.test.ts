@@ -20,17 +20,17 @@ import { ContentsManager, KernelManager, ServerConnection, type Contents } from 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { StsCredentials } from '../../server/src/storage/credentials';
-import { AccessDeniedError, listAll } from '../../server/src/storage/object-store';
+import { AccessDeniedError } from '../../server/src/storage/object-store';
 import { S3ObjectStore } from '../../server/src/storage/s3-object-store';
 import { ROOT, startGatewayProcess, waitFor, type GatewayProcess } from '../utils/gateway-process';
 import { startRadosGateway, type RadosGateway } from '../utils/radosgw';
+import { keysUnder as keysUnderPrefix, startSync as startSyncJob, syncFinished, type SyncJob as Job } from '../utils/sync-api';
 
 const MiB = 1024 * 1024;
 const execFileP = promisify(execFile);
 const BUCKET = 'nbtest-users';
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-interface Job { id: string; state: string; plan: Record<string, number>; progress: Record<string, number>; failures: unknown[]; error: string | null }
 
 let rgw: RadosGateway;
 let gw: GatewayProcess;
@@ -42,25 +42,9 @@ const ids: Record<string, string> = {};
 const workDir = (id: string): string => join(gw.dataDir, 'instances', id, 'work');
 const post = (path: string, json: unknown, token: string): Promise<Response> => gw.api(path, { method: 'POST', token, json });
 
-async function startSync(id: string, body: unknown, token = tokens.alice!): Promise<Job> {
-  const res = await post(`/api/v1/notebooks/${id}/sync`, body, token);
-  const json = (await res.json()) as Job & { message?: string };
-  if (res.status !== 202) throw new Error(`sync refused: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function finished(id: string, job: Job, token = tokens.alice!): Promise<Job> {
-  return waitFor(async () => {
-    const j = (await (await gw.api(`/api/v1/notebooks/${id}/sync/${job.id}`, { token })).json()) as Job;
-    return j.state === 'running' ? null : j;
-  }, `sync ${job.id}`, 180_000, 200);
-}
-
-async function keysUnder(prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const o of listAll(admin, BUCKET, prefix)) out.push(o.key);
-  return out;
-}
+const startSync = (id: string, body: unknown, token = tokens.alice!): Promise<Job> => startSyncJob(gw, id, body, token);
+const finished = (id: string, job: Job, token = tokens.alice!): Promise<Job> => syncFinished(gw, id, job, token);
+const keysUnder = (prefix: string): Promise<string[]> => keysUnderPrefix(admin, BUCKET, prefix);
 
 async function putMany(prefix: string, n: number): Promise<void> {
   for (let i = 0; i < n; i += 100) {
