@@ -67,7 +67,7 @@ describe('two gateway replicas on one PostgreSQL', () => {
     const opened = (await (await b.api(`/api/v1/audit?action=openNotebook&resourceId=${inst.id}`, { token: a.adminToken })).json()) as Page<AuditRecord>;
     expect(opened.total).toBeGreaterThanOrEqual(1);
 
-    // B's event stream reports what A does.
+    // B's event stream reports what A does: status changes, and the steps of a start A runs.
     const seen: string[] = [];
     const abort = new AbortController();
     const stream = (async () => {
@@ -77,14 +77,30 @@ describe('two gateway replicas on one PostgreSQL', () => {
       for (;;) {
         const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
         if (done) return;
-        for (const m of decoder.decode(value).matchAll(/"status":"([A-Z]+)"/g)) seen.push(m[1]!);
+        for (const m of decoder.decode(value).matchAll(/event: (status|progress)\ndata: (.*)\n/g)) {
+          const data = JSON.parse(m[2]!) as { status?: string; step?: string };
+          seen.push(m[1] === 'status' ? data.status! : `step:${data.step}`);
+        }
       }
     })();
     await waitFor(async () => seen.includes('RUNNING'), 'the stream to start');
     expect((await a.api(`/api/v1/notebooks/${inst.id}/stop`, { method: 'POST', token: a.adminToken })).status).toBe(202);
     await waitFor(async () => seen.includes('STOPPED'), 'B to report STOPPED', 30_000);
+    const mark = seen.length;
+    expect((await a.api(`/api/v1/notebooks/${inst.id}/start`, { method: 'POST', token: a.adminToken })).status).toBe(202);
+    await waitFor(async () => seen.slice(mark).includes('RUNNING'), 'B to report RUNNING after A\'s start', 60_000);
+    const restart = seen.slice(mark);
+    // The steps A recorded, each once and in order, before RUNNING.
+    const steps = restart.slice(0, restart.indexOf('RUNNING')).filter(s => s.startsWith('step:'));
+    expect(steps.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(steps).size).toBe(steps.length);
+    expect(steps.at(-1)).toBe('step:ready');
+    const snapshot = (await (await b.api(`/api/v1/notebooks/${inst.id}/progress`, { token: b.adminToken })).json()) as { events: { step: string }[] };
+    expect(snapshot.events.map(e => `step:${e.step}`)).toEqual(steps);
     abort.abort();
     await stream;
+    expect((await b.api(`/api/v1/notebooks/${inst.id}/stop`, { method: 'POST', token: b.adminToken })).status).toBe(202);
+    await waitFor(async () => (await get(a, inst.id)).status === 'STOPPED', 'STOPPED again', 30_000);
 
     // Start it again through B, with a short IDLE lease: both replicas check it every ~300 ms.
     expect((await b.api(`/api/v1/notebooks/${inst.id}/start`, { method: 'POST', token: b.adminToken })).status).toBe(202);

@@ -3,13 +3,14 @@
  * and start progress (openapi.yaml), for consoles and the CLI's progress bars.
  *
  * #### Notes
- * Status changes are pushed by this replica's manager when it makes them, and also read
- * from the database every `STATUS_POLL_MS`, so a stream on one replica reports what another
- * replica did. Progress events exist only on the replica running the start.
+ * Status changes and start progress are pushed by this replica's manager when it makes them,
+ * and also read from the database every `STATUS_POLL_MS`, so a stream on one replica reports
+ * what another replica did (its progress a second late at most). A start is told from the next
+ * by its `run`; within one, events are sent once each, in order.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ProgressEvent } from '../drivers/driver';
-import type { InstanceRecord } from '../instances/instance';
+import type { InstanceRecord, StartProgress } from '../instances/instance';
 import { principalOf, type ApiContext } from './context';
 
 const HEARTBEAT_MS = 15_000;
@@ -44,13 +45,34 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ApiContext): void
       send('status', { instanceId: id, status: rec.status, statusReason: rec.statusReason, updatedAt: new Date(rec.updatedAt).toISOString() });
     };
     sendStatus(first);
-    for (const e of ctx.instances.progressOf(id)) send('progress', { instanceId: id, ...e });
+    // Which start's progress the client has, and how many of its events.
+    let run = -1;
+    let sent = 0;
+    const sendProgress = (p: StartProgress): void => {
+      if (p.run !== run) {
+        run = p.run;
+        sent = 0;
+      }
+      for (const e of p.events.slice(sent)) send('progress', { instanceId: id, ...e });
+      sent = Math.max(sent, p.events.length);
+    };
+    sendProgress(ctx.instances.progressOf(first));
 
-    const onProgress = (instanceId: string, e: ProgressEvent): void => {
-      if (instanceId === id) send('progress', { instanceId, ...e });
+    const onProgress = (instanceId: string, e: ProgressEvent, startRun: number): void => {
+      if (instanceId !== id) return;
+      if (startRun !== run) {
+        run = startRun;
+        sent = 0;
+      }
+      send('progress', { instanceId, ...e });
+      sent++;
     };
     const onStatus = (rec: InstanceRecord): void => {
       if (rec.id === id && (rec.status !== last.status || rec.updatedAt !== last.updatedAt)) sendStatus(rec);
+    };
+    const onRead = (rec: InstanceRecord): void => {
+      sendProgress(ctx.instances.progressOf(rec));
+      onStatus(rec);
     };
     ctx.instances.on('progress', onProgress);
     ctx.instances.on('statusChanged', onStatus);
@@ -60,7 +82,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ApiContext): void
       if (polling || closed) return;
       polling = true;
       void ctx.instances.get(p, id)
-        .then(rec => onStatus(rec), () => {
+        .then(rec => onRead(rec), () => {
           // Deleted (or no longer visible): say so and end the stream.
           send('deleted', { instanceId: id });
           cleanup();

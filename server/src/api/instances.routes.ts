@@ -136,6 +136,6 @@ export function registerInstanceRoutes(app: FastifyInstance, ctx: ApiContext): v
   app.get('/api/v1/notebooks/:id/progress', async req => {
     const p = await principalOf(ctx, req);
     const rec = await ctx.instances.get(p, (req.params as { id: string }).id);
-    return { status: rec.status, events: ctx.instances.progressOf(rec.id) };
+    return { status: rec.status, events: ctx.instances.progressOf(rec).events };
   });
 }

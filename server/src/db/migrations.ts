@@ -5,6 +5,7 @@
 import type { ISqlDatabase } from './database';
 import { migration as core } from './migrations/001-core';
 import { migration as nextFlavor } from './migrations/006-next-flavor';
+import { migration as startProgress } from './migrations/007-start-progress';
 import { migration as ssh } from './migrations/010-ssh';
 import { migration as storage } from './migrations/020-storage';
 import { migration as jobs } from './migrations/040-jobs';
@@ -31,7 +32,7 @@ export interface Migration {
  * here; ids are unique and ascending (reserved ranges: 1–9 core and control plane,
  * 10–19 SSH, 20–29 storage, 30–39 images, 40–49 jobs, 60–69 reliability).
  */
-export const MIGRATIONS: readonly Migration[] = [core, nextFlavor, audit, accessControl, leases, idempotency, ssh, storage, customImages, customImagePush, labSettings, jobs, loginAttempts].sort((a, b) => a.id - b.id);
+export const MIGRATIONS: readonly Migration[] = [core, nextFlavor, startProgress, audit, accessControl, leases, idempotency, ssh, storage, customImages, customImagePush, labSettings, jobs, loginAttempts].sort((a, b) => a.id - b.id);
 
 /** Applies pending migrations; safe to call from several replicas at once. */
 export async function migrate(db: ISqlDatabase, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {

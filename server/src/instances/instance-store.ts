@@ -7,7 +7,7 @@ import { json, statusTransition } from '../db/compare-and-set';
 import { liveRowsOf, selectPage } from '../db/page';
 import type { DriverState, Endpoint } from '../drivers/driver';
 import { Errors } from '../errors';
-import type { InstanceRecord, InstanceStatus, StorageType } from './instance';
+import type { InstanceRecord, InstanceStatus, StartProgress, StorageType } from './instance';
 
 interface Row {
   id: string;
@@ -31,6 +31,7 @@ interface Row {
   updated_at: number;
   started_at: number | null;
   deleted_at: number | null;
+  start_progress: string | null;
 }
 
 const SELECT = `SELECT i.*, u.name AS owner_name FROM instances i JOIN users u ON u.id = i.owner_id`;
@@ -57,7 +58,8 @@ function toRecord(r: Row): InstanceRecord {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     startedAt: r.started_at === null ? null : Number(r.started_at),
-    deletedAt: r.deleted_at === null ? null : Number(r.deleted_at)
+    deletedAt: r.deleted_at === null ? null : Number(r.deleted_at),
+    startProgress: r.start_progress ? (JSON.parse(r.start_progress) as StartProgress) : null
   };
 }
 
@@ -136,6 +138,11 @@ export class InstanceStore {
     const { sql, params } = statusTransition('instances', id, from, to, cols, Date.now());
     const { changes } = await this._db.run(sql, params);
     return changes === 1 ? this.get(id) : undefined;
+  }
+
+  /** Records the progress of the instance's current start (not a change of state: `updated_at` stays). */
+  async recordProgress(id: string, progress: StartProgress): Promise<void> {
+    await this._db.run('UPDATE instances SET start_progress = $1 WHERE id = $2', [JSON.stringify(progress), id]);
   }
 
   /** Updates fields that do not change the state. */

@@ -1,7 +1,7 @@
 /**
  * Instance types: the persisted record, its states (SPEC §1), and the operations on it.
  */
-import type { DriverState, Endpoint } from '../drivers/driver';
+import type { DriverState, Endpoint, ProgressEvent } from '../drivers/driver';
 
 export const INSTANCE_STATUSES = [
   'CREATING', 'STARTING', 'RUNNING', 'STOPPING', 'STOPPED', 'SNAPSHOTTING', 'ERROR', 'DELETING'
@@ -35,6 +35,14 @@ export interface InstanceRecord {
   updatedAt: number;
   startedAt: number | null;
   deletedAt: number | null;
+  /** Progress of the current or last start, as the replica running it recorded it. */
+  startProgress: StartProgress | null;
+}
+
+/** The steps of one start; `run` (when it began, ms) tells one start's events from the next's. */
+export interface StartProgress {
+  run: number;
+  events: ProgressEvent[];
 }
 
 /** Where the proxy sends an open instance's traffic. */

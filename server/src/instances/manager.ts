@@ -20,8 +20,8 @@ import type { Flavor } from '../catalogue/flavors';
 import { defaultFlavorFor } from '../catalogue/flavors';
 import type { ImageEntry } from '../catalogue/images';
 import type { ImageCatalogue } from '../images/image-catalogue';
-import { SpawnError, type DriverState, type IRuntimeDriver, type InstanceSpec, type ProgressEvent } from '../drivers/driver';
-import type { InstanceRecord, InstanceStatus, OpenTarget } from './instance';
+import { SpawnError, type DriverState, type IRuntimeDriver, type InstanceSpec } from '../drivers/driver';
+import type { InstanceRecord, InstanceStatus, OpenTarget, StartProgress } from './instance';
 import type { InstanceStore } from './instance-store';
 import { advice, allowedFrom, type Operation } from './state-machine';
 import type { CreateInstanceRequest, UpdateInstanceRequest } from './validate';
@@ -52,13 +52,14 @@ export interface InstanceManagerOptions {
 }
 
 /**
- * Events: `progress` (id, ProgressEvent), `statusChanged` (InstanceRecord), `startCompleted`
+ * Events: `progress` (id, ProgressEvent, run: the start's `StartProgress.run`), `statusChanged` (InstanceRecord), `startCompleted`
  * (id, 'success' | 'failure', seconds).
  */
 export class InstanceManager extends EventEmitter {
   private readonly _inflight = new Map<string, Promise<void>>();
   private readonly _aborts = new Set<AbortController>();
-  private readonly _progress = new Map<string, ProgressEvent[]>();
+  /** Starts this replica runs (or last ran), fresher than what the database has. */
+  private readonly _progress = new Map<string, StartProgress>();
   private _pollTimer: NodeJS.Timeout | null = null;
   private _unwatch: (() => void) | null = null;
   private _disposed = false;
@@ -109,9 +110,15 @@ export class InstanceManager extends EventEmitter {
     return (await this._o.driver.output?.(rec.driverState, { id: rec.id }, lines)) ?? '';
   }
 
-  /** Recent progress events of the current or last start. */
-  progressOf(id: string): readonly ProgressEvent[] {
-    return this._progress.get(id) ?? [];
+  /**
+   * Progress of the current or last start: this replica's own if it runs (or ran) the latest
+   * start, else what the replica running it recorded in the database.
+   */
+  progressOf(rec: Pick<InstanceRecord, 'id' | 'startProgress'>): StartProgress {
+    const mine = this._progress.get(rec.id);
+    const recorded = rec.startProgress;
+    if (mine && (!recorded || mine.run >= recorded.run)) return mine;
+    return recorded ?? { run: 0, events: [] };
   }
 
   /**
@@ -158,7 +165,8 @@ export class InstanceManager extends EventEmitter {
       createdAt: now,
       updatedAt: now,
       startedAt: null,
-      deletedAt: null
+      deletedAt: null,
+      startProgress: null
     };
     await this._o.store.insertWithinQuota(rec, this._o.quota);
     const created = (await this._o.store.get(rec.id))!;
@@ -263,9 +271,17 @@ export class InstanceManager extends EventEmitter {
     const abort = new AbortController();
     this._aborts.add(abort);
     const timer = setTimeout(() => abort.abort(new Error(`start took longer than ${this._o.startTimeoutMs} ms`)), this._o.startTimeoutMs);
-    const events: ProgressEvent[] = [];
-    this._progress.set(rec.id, events);
     const began = Date.now();
+    const progress: StartProgress = { run: began, events: [] };
+    this._progress.set(rec.id, progress);
+    // Recorded in order, one write at a time, for the event streams of other replicas.
+    let recorded: Promise<void> = Promise.resolve();
+    const record = (): void => {
+      recorded = recorded
+        .then(() => this._o.store.recordProgress(rec.id, { run: progress.run, events: [...progress.events] }))
+        .catch(err => log.warn({ err: (err as Error).message }, 'cannot record start progress'));
+    };
+    record();
     let state: DriverState | null = rec.driverState;
     try {
       if (from === 'CREATING') {
@@ -276,8 +292,9 @@ export class InstanceManager extends EventEmitter {
       const result = await this._o.driver.start(spec, rec.driverState, {
         signal: abort.signal,
         onProgress: e => {
-          events.push(e);
-          this.emit('progress', rec.id, e);
+          progress.events.push(e);
+          this.emit('progress', rec.id, e, progress.run);
+          record();
         }
       });
       state = result.state;
