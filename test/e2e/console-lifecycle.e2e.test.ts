@@ -69,6 +69,13 @@ describe('console lifecycle and lab settings in a browser', () => {
     }
   });
 
+  it('should show what the instance\'s kernel gateway wrote, when asked', async () => {
+    await c.openInstance('second');
+    await b.page.getByRole('button', { name: 'Show output' }).click();
+    await expect.poll(() => b.page.getByLabel('Instance output').textContent(), { timeout: 10_000 }).toMatch(/listening/);
+    await b.page.getByRole('button', { name: 'Refresh' }).waitFor();
+  });
+
   it('should stop and delete an instance, offering only the allowed operations', async () => {
     await c.openInstance('second');
     await c.act('second', 'Stop');

@@ -229,6 +229,14 @@ export class InstanceAPIClient {
     await this._call('DELETE', `/api/v1/jobs/${enc(id)}`, [204, 404]);
   }
 
+  /** What the instance's kernel gateway and kernels wrote (stdout and stderr), its last `tail` lines. */
+  async instanceOutput(id: string, tail = 200): Promise<string> {
+    const path = `/api/v1/notebooks/${enc(id)}/logs?tail=${tail}`;
+    const res = await this._send('GET', path, undefined, { Accept: 'text/plain' });
+    if (res.status !== 200) throw await this._error(res, 'GET', path.split('?')[0]!);
+    return res.text();
+  }
+
   /**
    * Log text of a version's task from byte `offset` on (for live tails).
    * @returns the text, where to continue, and the version's status when it was read.

@@ -24,7 +24,8 @@ export async function instanceDetailPage(ctx: AppContext, params: Record<string,
   const progress = h('section', { class: 'card', 'aria-labelledby': 'prog-title' });
   const manage = h('section', { class: 'card', 'aria-labelledby': 'manage-title' });
   const ssh = h('section', { class: 'card', 'aria-labelledby': 'ssh-title' });
-  const el = h('main', { id: 'main', class: 'page' }, h('p', null, h('a', { href: '#/notebooks' }, '← Instances')), summary, progress, manage, ssh);
+  const output = h('section', { class: 'card', 'aria-labelledby': 'out-title' });
+  const el = h('main', { id: 'main', class: 'page' }, h('p', null, h('a', { href: '#/notebooks' }, '← Instances')), summary, progress, manage, ssh, output);
   let lastStatus = '';
 
   const renderSummary = (): void => {
@@ -74,6 +75,24 @@ export async function instanceDetailPage(ctx: AppContext, params: Record<string,
       isTransitional(inst.status) && last?.progress !== undefined ? h('progress', { max: 100, value: String(last.progress), 'aria-label': 'Start progress' }) : null,
       events.length === 0 ? h('p', { class: 'muted' }, 'No recent start.') : h('ol', { class: 'events' }, events.map(e => h('li', null, e.progress !== undefined ? `${e.progress}% ` : '', e.message))));
   };
+
+  // Fetched when asked for: a log can be large and most visits do not need it.
+  const renderOutput = (text: string | null): void => {
+    const load = h('button', { type: 'button', class: 'btn btn-small' }, text === null ? 'Show output' : 'Refresh');
+    load.addEventListener('click', async () => {
+      try {
+        renderOutput(await ctx.api.instanceOutput(inst.id));
+      } catch (err) {
+        toast(errorText(err), 'error');
+      }
+    });
+    mount(output,
+      h('div', { class: 'page-head' }, h('h2', { id: 'out-title' }, 'Output'), load),
+      text === null
+        ? h('p', { class: 'muted' }, 'What the kernel gateway and its kernels wrote, across starts (the last 200 lines).')
+        : h('pre', { class: 'code log', tabindex: 0, 'aria-label': 'Instance output' }, text || '(no output yet)'));
+  };
+  renderOutput(null);
 
   const renderManage = (): void => {
     const image = images.find(i => i.name === inst.image);
