@@ -3,7 +3,6 @@
  * keys, and file bytes as contents models carry them.
  */
 import { posix } from 'node:path';
-import type { Contents } from '@jupyterlab/services';
 import { JupyterError } from '../../errors';
 import { AccessDeniedError, NoSuchBucketError, ObjectNotFoundError, type IMultipartObjectStore, type ObjectInfo } from '../../../../server/src/storage/object-store';
 import { CHECKPOINT_DIR, CHECKPOINT_ID } from './fs-checkpoints';
@@ -15,7 +14,6 @@ export interface ObsCtx {
   base: string;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The checkpoint key of a file (relative to the OBS path). */
 export function checkpointPath(api: string): string {
@@ -49,16 +47,5 @@ export async function guard<T>(fn: () => Promise<T>): Promise<T> {
       throw new JupyterError(503, `object storage did not answer (${code}); try again`, 'storage-unavailable');
     }
     throw err;
-  }
-}
-
-/** File bytes as the requested format; without one, text when valid UTF-8, else base64. */
-export function decode(bytes: Buffer, format: Contents.FileFormat | undefined, api: string): { content: string; format: 'text' | 'base64' } {
-  if (format === 'base64') return { content: bytes.toString('base64'), format: 'base64' };
-  try {
-    return { content: utf8.decode(bytes), format: 'text' };
-  } catch {
-    if (format === 'text') throw new JupyterError(400, `${api} is not UTF-8 encoded; ask for format=base64`, 'bad format');
-    return { content: bytes.toString('base64'), format: 'base64' };
   }
 }

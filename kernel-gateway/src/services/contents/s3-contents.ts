@@ -23,8 +23,9 @@ import { JupyterError } from '../../errors';
 import { listAll, type ObjectInfo } from '../../../../server/src/storage/object-store';
 import type { StorageAccessHolder } from '../../platform/sync/access';
 import { CHECKPOINT_ID } from './fs-checkpoints';
-import { checkpointPath, decode, guard, headOrNull, type ObsCtx } from './s3-contents-support';
-import { encodeFile, type FileDownload } from './fs-contents';
+import { checkpointPath, guard, headOrNull, type ObsCtx } from './s3-contents-support';
+import { decodeFile, encodeFile } from './file-encoding';
+import type { FileDownload } from './fs-contents';
 import { copyBaseName, guessMimetype, incrementName, isHiddenPath, isIgnoredName, untitledName } from './names';
 import { newNotebook, readNotebook, writeNotebook } from './notebook';
 import { normaliseApiPath } from './paths';
@@ -124,7 +125,7 @@ export class S3ContentsProvider implements IContentsProvider {
       const { content, message } = readNotebook(bytes.toString('utf8'), api);
       return Object.assign(model, { content, format: 'json' as const }, message ? { message } : {});
     }
-    const { content, format } = decode(bytes, opts.format, api);
+    const { content, format } = decodeFile(bytes, opts.format, api);
     return Object.assign(model, { content, format, mimetype: model.mimetype ?? (format === 'text' ? 'text/plain' : 'application/octet-stream') });
   }
 
