@@ -4,6 +4,7 @@
  * (no ghost CREATING/STARTING, no orphan agent, no lost or doubled job run), and a notebook
  * that was open reconnects to its kernel by itself, with the kernel's state intact.
  */
+import { execStdout } from '../utils/kernel-exec';
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -144,15 +145,7 @@ describe('reliability: the gateway killed with SIGKILL', () => {
     try {
       await kernels.ready;
       const kernel = await kernels.startNew({ name: 'python3' });
-      const exec = async (code: string): Promise<string> => {
-        let out = '';
-        const f = kernel.requestExecute({ code });
-        f.onIOPub = m => {
-          if (m.header.msg_type === 'stream') out += String((m.content as { text: string }).text);
-        };
-        await f.done;
-        return out;
-      };
+      const exec = (code: string): Promise<string> => execStdout(kernel, code);
       expect(await exec('state = 41')).toBe('');
       const statuses: string[] = [];
       kernel.connectionStatusChanged.connect((_k, s) => void statuses.push(s));

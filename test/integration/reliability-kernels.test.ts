@@ -4,6 +4,7 @@
  * the client sees `restarting` (then `dead` once it dies too often); the instance's kernel
  * gateway killed turns the instance ERROR with the reason, and a start brings it back.
  */
+import { execStdout } from '../utils/kernel-exec';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { Kernel, KernelManager } from '@jupyterlab/services';
 import type { NotebookInstance } from '../../server/src/api/types';
@@ -44,24 +45,15 @@ describe('reliability: faults inside an instance', () => {
     await gw?.stop();
   });
 
-  async function exec(kernel: Kernel.IKernelConnection, code: string): Promise<string> {
-    let out = '';
-    const f = kernel.requestExecute({ code });
-    f.onIOPub = m => {
-      if (m.header.msg_type === 'stream') out += String((m.content as { text: string }).text);
-    };
-    await f.done;
-    return out;
-  }
 
-  const kernelPid = async (kernel: Kernel.IKernelConnection): Promise<number> => Number(await exec(kernel, 'import os; print(os.getpid())'));
+  const kernelPid = async (kernel: Kernel.IKernelConnection): Promise<number> => Number(await execStdout(kernel, 'import os; print(os.getpid())'));
 
   it('should restart a kernel killed from outside, with the client seeing it restart, then dead after too many deaths', async () => {
     onTestFailed(() => quiet.error(gw.output().slice(-3_000)));
     const kernel = await kernels.startNew({ name: 'python3' });
     const states: string[] = [];
     kernel.statusChanged.connect((_k, s) => void states.push(s));
-    await exec(kernel, 'x = 1');
+    await execStdout(kernel, 'x = 1');
 
     const first = await kernelPid(kernel);
     process.kill(first, 'SIGKILL');
@@ -71,7 +63,7 @@ describe('reliability: faults inside an instance', () => {
     const second = await kernelPid(kernel);
     expect(second).not.toBe(first);
     expect(await isAlive(first)).toBe(false);
-    expect(await exec(kernel, 'print("x" in dir())')).toBe('False\n');
+    expect(await execStdout(kernel, 'print("x" in dir())')).toBe('False\n');
 
     // The agent allows 5 automatic restarts a minute; the next death is final.
     let pid = second;
@@ -111,7 +103,7 @@ describe('reliability: faults inside an instance', () => {
     expect((await gw.api(`/api/v1/notebooks/${id}/start`, { method: 'POST', token: gw.adminToken })).status).toBe(202);
     await waitFor(async () => (await instance()).status === 'RUNNING', 'RUNNING again', 60_000);
     const kernel = await kernels.startNew({ name: 'python3' });
-    expect(await exec(kernel, 'print(6*7)')).toBe('42\n');
+    expect(await execStdout(kernel, 'print(6*7)')).toBe('42\n');
     await kernel.shutdown();
   }, 120_000);
 });
